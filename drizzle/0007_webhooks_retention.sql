@@ -1,0 +1,1 @@
+ALTER TABLE "webhook_subscription_settings" ALTER COLUMN "topics" DROP NOT NULL;

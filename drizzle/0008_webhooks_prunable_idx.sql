@@ -1,0 +1,1 @@
+CREATE INDEX "webhook_inbox_prunable_idx" ON "webhook_inbox" USING btree ("id") WHERE payload IS NOT NULL AND status IN ('processed', 'duplicate', 'skipped', 'orphaned');

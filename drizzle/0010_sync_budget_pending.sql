@@ -1,0 +1,1 @@
+ALTER TABLE "shopify_rate_budgets" ADD COLUMN "pending" double precision DEFAULT 0 NOT NULL;

@@ -1,0 +1,72 @@
+import type { DestinationStream } from 'pino';
+import type { Config } from './platform/config.ts';
+import { openDatabase } from './platform/db/client.ts';
+import { createJobs } from './platform/jobs.ts';
+import { createLogger } from './platform/logger.ts';
+import { createMetrics } from './platform/metrics.ts';
+import { createMailer } from './platform/mail.ts';
+import { createIdentity } from './identity/index.ts';
+import { createShopTenants } from './identity/shop-tenants.ts';
+import { createShopify } from './shopify/index.ts';
+import { createShopData } from './shopdata/index.ts';
+import { createWebhooks } from './webhooks/index.ts';
+import { createRateBudget } from './sync/budget.ts';
+import { createSync } from './sync/index.ts';
+
+/**
+ * Wires the whole product by hand, in dependency order: platform first, then each domain module
+ * with the few functions it needs from the ones below it. No container, no string keys.
+ */
+export async function createDeps(config: Config, options: { logDestination?: DestinationStream } = {}) {
+  const logger = createLogger({ level: config.LOG_LEVEL, destination: options.logDestination });
+  const metrics = createMetrics();
+  const database = await openDatabase({
+    databaseUrl: config.DATABASE_URL,
+    dataDir: config.STOREOPS_DATA_DIR,
+    poolMax: config.DATABASE_POOL_MAX,
+  });
+  const jobs = createJobs({ database, logger, metrics });
+  const mailer = createMailer({ config, logger });
+  const identity = createIdentity({ config, database, logger, mailer, jobs });
+  // Every Admin API call spends from one shared cost budget per shop (issue 7).
+  const shopifyBudget = createRateBudget({ database });
+  const shopify = createShopify({
+    config,
+    database,
+    jobs,
+    logger,
+    tenants: createShopTenants({ audit: identity.audit }),
+    pacer: shopifyBudget,
+  });
+  const shopData = createShopData();
+  const webhooks = createWebhooks({ config, logger, metrics, database, jobs, shopData, shopify });
+  const sync = createSync({
+    database,
+    jobs,
+    logger,
+    shopData,
+    shopify,
+    budget: shopifyBudget,
+    onBulkOperationFinished: (listener) => webhooks.onBulkOperationFinished(listener),
+  });
+  /** Every table of vault-sealed secrets: `storeops keys rotate` and the start-up key check walk these. */
+  const secretStores = [shopify.connections.secretStore];
+
+  return {
+    config,
+    logger,
+    metrics,
+    database,
+    jobs,
+    mailer,
+    identity,
+    shopify,
+    shopData,
+    webhooks,
+    sync,
+    secretStores,
+  };
+}
+
+/** Everything a running StoreOps process holds. */
+export type Deps = Awaited<ReturnType<typeof createDeps>>;

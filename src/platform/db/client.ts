@@ -1,0 +1,145 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { PGlite, type Transaction as PGliteTransaction } from '@electric-sql/pglite';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import pg from 'pg';
+
+/** Drizzle over either engine; the SQL dialect is PostgreSQL in both cases. */
+export type Db = PgDatabase<PgQueryResultHKT>;
+
+/** Raw parametrised SQL, in the shape pg-boss's `db.executeSql` also expects. */
+export type QueryFn = <Row = Record<string, unknown>>(
+  text: string,
+  params?: unknown[],
+) => Promise<{ rows: Row[] }>;
+
+/** One open transaction: Drizzle for queries, `query` for SQL that reads best as SQL. */
+export type Tx = { db: Db; query: QueryFn };
+
+/** The role tenant-scoped transactions switch to; row-level security applies to it. */
+export const APP_ROLE = 'storeops_app';
+
+/** The database behind a StoreOps process, embedded or server. */
+export type Database = {
+  kind: 'pglite' | 'postgres';
+  /** Owner-level Drizzle handle: system work only (migrations, jobs, cross-tenant maintenance). */
+  db: Db;
+  /** Owner-level raw SQL outside a transaction. */
+  query: QueryFn;
+  /** Runs `fn` in a transaction as the owner (sees every tenant). */
+  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` in a transaction as the restricted role with `storeops.tenant_id` set, so row-level
+   * security hides every other tenant's rows whatever the queries inside do.
+   */
+  withTenant<T>(tenantId: string, fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /** Same connection semantics as pg-boss needs for `db.executeSql`. */
+  executeSql(text: string, values?: unknown[]): Promise<{ rows: any[] }>;
+  /** Runs `fn` while holding a cluster-wide advisory lock (PGlite has one process, so no lock). */
+  withAdvisoryLock<T>(key: number, fn: () => Promise<T>): Promise<T>;
+  /** For PGlite only: the embedded instance (tests and tooling). */
+  pglite?: PGlite;
+  close(): Promise<void>;
+};
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+async function enterTenant(query: QueryFn, tenantId: string): Promise<void> {
+  // The id goes through set_config as a bound parameter; the role name is a constant.
+  if (!UUID.test(tenantId)) throw new Error(`withTenant: "${tenantId}" is not a tenant id`);
+  await query(`SET LOCAL ROLE ${APP_ROLE}`);
+  await query(`SELECT set_config('storeops.tenant_id', $1, true)`, [tenantId]);
+}
+
+/** Opens PostgreSQL when `databaseUrl` is set, else PGlite in `dataDir` (or in memory for `memory://`). */
+export async function openDatabase(options: {
+  databaseUrl?: string;
+  dataDir: string;
+  poolMax?: number;
+}): Promise<Database> {
+  return options.databaseUrl
+    ? openPostgres(options.databaseUrl, options.poolMax ?? 10)
+    : openPglite(options.dataDir);
+}
+
+async function openPostgres(connectionString: string, max: number): Promise<Database> {
+  const pool = new pg.Pool({ connectionString, max, application_name: 'storeops' });
+  // An idle client that errors (server restart) must not crash the process; the pool replaces it.
+  pool.on('error', () => {});
+  const query: QueryFn = async (text, params) => pool.query(text, params as unknown[]) as any;
+
+  async function transaction<T>(fn: (tx: Tx) => Promise<T>, tenantId?: string): Promise<T> {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const txQuery: QueryFn = async (text, params) => client.query(text, params as unknown[]) as any;
+      if (tenantId) await enterTenant(txQuery, tenantId);
+      const result = await fn({ db: drizzlePg({ client }) as unknown as Db, query: txQuery });
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  return {
+    kind: 'postgres',
+    db: drizzlePg({ client: pool }) as unknown as Db,
+    query,
+    transaction: (fn) => transaction(fn),
+    withTenant: (tenantId, fn) => transaction(fn, tenantId),
+    executeSql: (text, values) => pool.query(text, values as unknown[]),
+    async withAdvisoryLock(key, fn) {
+      const client = await pool.connect();
+      try {
+        await client.query('SELECT pg_advisory_lock($1)', [key]);
+        return await fn();
+      } finally {
+        await client.query('SELECT pg_advisory_unlock($1)', [key]).catch(() => {});
+        client.release();
+      }
+    },
+    close: () => pool.end(),
+  };
+}
+
+async function openPglite(dataDir: string): Promise<Database> {
+  let location = dataDir;
+  if (!dataDir.startsWith('memory://')) {
+    location = path.resolve(dataDir, 'pglite');
+    mkdirSync(location, { recursive: true });
+  }
+  const pglite = await PGlite.create(location);
+  const query: QueryFn = async (text, params) => pglite.query(text, params) as any;
+
+  async function transaction<T>(fn: (tx: Tx) => Promise<T>, tenantId?: string): Promise<T> {
+    return pglite.transaction(async (t: PGliteTransaction) => {
+      const txQuery: QueryFn = async (text, params) => t.query(text, params) as any;
+      if (tenantId) await enterTenant(txQuery, tenantId);
+      return fn({ db: drizzlePglite({ client: t as unknown as PGlite }) as unknown as Db, query: txQuery });
+    });
+  }
+
+  return {
+    kind: 'pglite',
+    db: drizzlePglite({ client: pglite }) as unknown as Db,
+    query,
+    transaction: (fn) => transaction(fn),
+    withTenant: (tenantId, fn) => transaction(fn, tenantId),
+    // pg-boss sends some multi-statement scripts without parameters: PGlite runs parameterless SQL
+    // through `exec` (simple protocol, many statements) and the rest through `query`.
+    async executeSql(text, values) {
+      if (values && values.length > 0) return pglite.query(text, values);
+      const results = await pglite.exec(text);
+      return { rows: results.at(-1)?.rows ?? [] };
+    },
+    withAdvisoryLock: (_key, fn) => fn(),
+    pglite,
+    close: () => pglite.close(),
+  };
+}

@@ -1,0 +1,201 @@
+import { randomUUID } from 'node:crypto';
+import cookie from '@fastify/cookie';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, {
+  LogController,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
+import {
+  hasZodFastifySchemaValidationErrors,
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import type { Config } from '../config.ts';
+import { AppError, isAppError, tooManyRequests } from '../errors.ts';
+import { type Logger, redactUrl } from '../logger.ts';
+import type { Metrics } from '../metrics.ts';
+import { errorEnvelopeSchema } from './schemas.ts';
+
+/** The Fastify instance type every module registers routes on (Zod schemas end to end). */
+export type App = FastifyInstance<any, any, any, Logger, ZodTypeProvider>;
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Shape of the one error envelope. */
+export type ErrorBody = {
+  error: { code: string; message: string; details?: Record<string, unknown>; requestId: string };
+};
+
+/**
+ * Builds the Fastify app with every cross-cutting concern (ids, logs, errors, OpenAPI, security
+ * headers, CORS, rate limits, metrics). It never listens: callers (CLI, tests) decide that.
+ */
+export async function createHttpServer(deps: {
+  config: Config;
+  logger: Logger;
+  metrics: Metrics;
+}): Promise<App> {
+  const { config, logger, metrics } = deps;
+  const app = Fastify({
+    loggerInstance: logger,
+    // One line per request is written by the onResponse hook below (with secrets stripped).
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    trustProxy: config.HOST === '0.0.0.0',
+    genReqId: (req) => {
+      const incoming = req.headers['x-request-id'];
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    },
+    // Shopify shop domains and slugs are case-insensitive in practice; ids are UUIDs.
+    routerOptions: { ignoreTrailingSlash: true },
+  }).withTypeProvider<ZodTypeProvider>() as unknown as App;
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.httpDuration.observe(
+      { method: request.method, route, status_code: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+    request.log.info(
+      {
+        method: request.method,
+        url: redactUrl(request.url),
+        statusCode: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+      },
+      'request',
+    );
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => sendError(error, request, reply));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(
+      new AppError(404, 'ROUTE_NOT_FOUND', `No route for ${request.method} ${request.url.split('?')[0]}`),
+      request,
+      reply,
+    ),
+  );
+
+  await app.register(helmet, {
+    // The docs page and dashboard load their own scripts and styles from this origin only.
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:', 'https:'],
+        connectSrc: ["'self'"],
+      },
+    },
+  });
+  await app.register(cors, {
+    origin: config.CORS_ORIGINS.length > 0 ? config.CORS_ORIGINS : false,
+    credentials: true,
+  });
+  await app.register(cookie, { secret: config.STOREOPS_SESSION_SECRET });
+  await app.register(rateLimit, {
+    global: true,
+    max: config.RATE_LIMIT_PER_MINUTE,
+    timeWindow: 60_000,
+    // Only the API is limited by default; health probes, webhooks and assets opt out.
+    allowList: (request) => !request.url.startsWith('/api/'),
+    errorResponseBuilder: (_request, context) => tooManyRequests(context.ttl / 1000),
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'StoreOps API',
+        version: '1',
+        description:
+          'Self-hosted operations backend for commerce. Every error is `{"error":{"code","message","details","requestId"}}`.',
+      },
+      components: {
+        securitySchemes: {
+          session: { type: 'apiKey', in: 'cookie', name: 'storeops_session' },
+          basic: { type: 'http', scheme: 'basic' },
+          apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+          bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+        },
+      },
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  return app;
+}
+
+/** Writes the one error envelope; internals of unexpected errors are logged, never sent. */
+function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply) {
+  const appError = toAppError(error);
+  if (appError.status >= 500) request.log.error({ err: error }, 'request failed');
+  else request.log.debug({ code: appError.code }, 'request rejected');
+  for (const [name, value] of Object.entries(appError.headers ?? {})) reply.header(name, value);
+  const body: ErrorBody = {
+    error: {
+      code: appError.code,
+      message: appError.message,
+      ...(appError.details ? { details: appError.details } : {}),
+      requestId: request.id,
+    },
+  };
+  return reply.status(appError.status).type('application/json').send(body);
+}
+
+function toAppError(error: unknown): AppError {
+  if (isAppError(error)) return error;
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    return new AppError(422, 'VALIDATION_FAILED', 'The request is invalid', {
+      details: {
+        issues: error.validation.map((issue) => ({
+          in: error.validationContext ?? 'request',
+          path: issue.instancePath.replace(/^\//, '').replaceAll('/', '.'),
+          message: issue.message,
+        })),
+      },
+    });
+  }
+  const e = error as FastifyError;
+  switch (e?.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new AppError(413, 'PAYLOAD_TOO_LARGE', 'The request body is too large');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Unsupported content type; send application/json');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new AppError(400, 'MALFORMED_JSON', 'The request body is not valid JSON');
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new AppError(400, 'BAD_CONTENT_LENGTH', 'Content-Length does not match the body');
+  }
+  if (error instanceof SyntaxError && e?.statusCode === 400) {
+    return new AppError(400, 'MALFORMED_JSON', 'The request body is not valid JSON');
+  }
+  if (typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+    return new AppError(e.statusCode, 'BAD_REQUEST', e.message);
+  }
+  return new AppError(
+    500,
+    'INTERNAL_ERROR',
+    'Something went wrong on our side; the request id identifies it',
+  );
+}
+
+export { errorEnvelopeSchema };

@@ -1,0 +1,313 @@
+/**
+ * The webhook pipeline (issue 6; DESIGN.md flow 2): verified intake into a durable inbox, workers
+ * that apply each event once (products, orders, customers, uninstall, bulk hand-over, GDPR), retries
+ * with backoff and a dead-letter queue, the event log with replay, a live stream, subscription
+ * management through the Admin API, retention and metrics. docs/webhooks.md describes it.
+ *
+ *   const webhooks = createWebhooks({ config, logger, metrics, database, jobs, shopData, shopify });
+ *   webhooks.onBulkOperationFinished(async (tx, op) => { await backfillQueue.send({ … }, { tx }); });
+ *   webhooks.attach(app, role);   // in buildApp: routes (api roles), processor (worker roles)
+ */
+import pg from 'pg';
+import { z } from 'zod';
+import type { Config } from '../platform/config.ts';
+import { shopifySecrets } from '../platform/crypto/hmac.ts';
+import type { Database, Tx } from '../platform/db/client.ts';
+import type { App } from '../platform/http/server.ts';
+import type { Jobs } from '../platform/jobs.ts';
+import type { Logger } from '../platform/logger.ts';
+import type { Metrics } from '../platform/metrics.ts';
+import type { ShopData } from '../shopdata/index.ts';
+import type { Shopify } from '../shopify/index.ts';
+import { complianceHandlers, eraseTenantData } from './compliance.ts';
+import {
+  appUninstalledHandler,
+  type BulkOperationListener,
+  bulkOperationHandler,
+  dataHandlers,
+  type TopicHandler,
+} from './handlers.ts';
+import { createInboxWriter } from './inbox.ts';
+import { createShopResolver, registerWebhookIntake } from './intake.ts';
+import { createWebhookMetrics } from './metrics.ts';
+import { createProcessor, type StatusChange } from './processor.ts';
+import { runRetention } from './retention.ts';
+import { registerWebhookRoutes } from './routes.ts';
+import { createLiveStream } from './stream.ts';
+import { createSubscriptions } from './subscriptions.ts';
+
+export type { BulkOperationFinished, BulkOperationListener, TopicHandler, WebhookEvent } from './handlers.ts';
+export { PermanentError } from './handlers.ts';
+export type { StatusChange } from './processor.ts';
+export type { RetentionResult } from './retention.ts';
+export type { EnsureResult, Subscription } from './subscriptions.ts';
+export { DEFAULT_TOPICS, SUBSCRIBABLE_TOPICS } from './topics.ts';
+
+/** Orphans of a shop received this recently are adopted when the shop is installed. */
+const ADOPT_ORPHANS_WITHIN = '15 minutes';
+
+/** The webhook module; `attach` it to the app of every role. */
+export function createWebhooks(deps: {
+  config: Config;
+  logger: Logger;
+  metrics: Metrics;
+  database: Database;
+  jobs: Jobs;
+  shopData: ShopData;
+  shopify: Pick<
+    Shopify,
+    'resolveShop' | 'handleAppUninstalled' | 'handleShopRedact' | 'adminClient' | 'events'
+  >;
+}) {
+  const { config, database, jobs, shopData, shopify } = deps;
+  const logger = deps.logger.child({ module: 'webhooks' });
+  const metrics = createWebhookMetrics(deps.metrics.registry);
+  const stream = createLiveStream({ databaseUrl: config.DATABASE_URL, logger });
+  const resolver = createShopResolver(async (shop) => {
+    const held = await shopify.resolveShop(shop);
+    // A redacted shop's data is gone: its deliveries are recorded as orphans, never applied.
+    return held && held.status !== 'redacted' ? held.tenantId : null;
+  });
+
+  const bulkListeners: BulkOperationListener[] = [];
+  const subscribers: TopicHandler[] = [];
+  const builtIn: TopicHandler[] = [
+    ...dataHandlers(shopData),
+    appUninstalledHandler((shop) => shopify.handleAppUninstalled(shop)),
+    bulkOperationHandler(bulkListeners),
+    ...complianceHandlers({
+      shopData,
+      redactShop: async (shop) => {
+        const redacted = await shopify.handleShopRedact(shop);
+        resolver.forget(shop);
+        return redacted;
+      },
+      isRedacted: async (shop) => (await shopify.resolveShop(shop))?.status === 'redacted',
+      eraseTenant: (tx, tenantId, keep) => eraseTenantData(tx, shopData, tenantId, keep),
+    }),
+  ];
+  let handlers: readonly TopicHandler[] = builtIn;
+
+  const processor = createProcessor({
+    database,
+    logger,
+    metrics,
+    settings: {
+      maxAttempts: config.WEBHOOK_MAX_ATTEMPTS,
+      retryBaseMs: config.WEBHOOK_RETRY_BASE_MS,
+      retryMaxMs: 3_600_000,
+      leaseSeconds: config.WEBHOOK_LEASE_SECONDS,
+      // PGlite runs one statement at a time: smaller transactions keep the intake's waits short.
+      batchSize: database.kind === 'pglite' ? 50 : 200,
+      loops: database.kind === 'pglite' ? 1 : 2,
+      pollMs: 250,
+      yieldToIntake: database.kind === 'pglite' ? 8 : 0,
+    },
+    handlers: () => handlers,
+    publish: stream.publish,
+    notify: database.kind === 'postgres' ? stream.notify : undefined,
+    intakeBusy: () => inbox.busy(),
+  });
+
+  // PostgreSQL: the intake's own connections (see inbox.ts); PGlite has one connection anyway.
+  const intakePool =
+    database.kind === 'postgres' && config.DATABASE_URL
+      ? new pg.Pool({ connectionString: config.DATABASE_URL, max: 3, application_name: 'storeops-intake' })
+      : undefined;
+  intakePool?.on('error', (error) => logger.warn({ err: error }, 'webhook intake connection lost'));
+  const inbox = createInboxWriter({
+    database,
+    logger,
+    maxInFlight: intakePool ? 3 : 1,
+    execute: intakePool ? (statement) => intakePool.query(statement) : undefined,
+    onStored(rows) {
+      processor.wake();
+      if (!stream.hasSubscribers()) return;
+      const at = new Date().toISOString();
+      stream.publish(
+        rows
+          .filter((r) => r.tenantId !== null)
+          .map((r) => ({
+            id: r.id,
+            tenantId: r.tenantId as string,
+            topic: r.topic,
+            status: r.status,
+            attempts: 0,
+            error: null,
+            at,
+          })),
+      );
+    },
+    onBatch: (rows, seconds) => {
+      metrics.inboxBatchRows.observe(rows);
+      metrics.inboxWriteSeconds.observe(seconds);
+    },
+  });
+
+  let app: App | undefined;
+  /** `${STOREOPS_PUBLIC_URL}/webhooks`; with PORT=0 (tests) the port this process listens on. */
+  function callbackUrl(): string {
+    const url = new URL(config.STOREOPS_PUBLIC_URL);
+    const address = app?.server.listening ? app.server.address() : null;
+    if (url.port === '0' && address && typeof address === 'object') url.port = String(address.port);
+    return `${url.origin}${url.pathname.replace(/\/+$/, '')}/webhooks`;
+  }
+  const subscriptions = createSubscriptions({
+    database,
+    logger,
+    adminClient: (tenantId) => shopify.adminClient(tenantId),
+    callbackUrl,
+  });
+
+  const ensureQueue = jobs.define<{ tenantId: string }>({
+    name: 'webhooks.ensure-subscriptions',
+    schema: z.object({ tenantId: z.uuid() }),
+    policy: 'stately',
+    retryLimit: 8,
+    retryDelaySeconds: 30,
+    handler: async ({ data }) => {
+      const result = await subscriptions.ensure(data.tenantId);
+      return { created: result.created.length, deleted: result.deleted.length, kept: result.kept };
+    },
+  });
+
+  const retentionSettings = {
+    payloadRetentionMs: config.WEBHOOK_PAYLOAD_RETENTION_HOURS * 3_600_000,
+    eventRetentionMs: config.WEBHOOK_EVENT_RETENTION_DAYS * 86_400_000,
+  };
+  jobs.define<Record<string, never>>({
+    name: 'webhooks.retention',
+    schema: z.object({}).strict() as z.ZodType<Record<string, never>>,
+    policy: 'singleton',
+    retryLimit: 2,
+    cron: [{ schedule: '17 * * * *', data: {} }],
+    handler: () => runRetention(database, logger, retentionSettings),
+  });
+
+  /** Gives recently orphaned deliveries of a newly installed shop to its tenant. */
+  async function adoptOrphans(tenantId: string, shopDomain: string): Promise<number> {
+    const { rows } = await database.query(
+      `UPDATE webhook_inbox SET tenant_id = $1, status = 'pending', run_at = now()
+        WHERE shop_domain = $2 AND status = 'orphaned' AND received_at > now() - interval '${ADOPT_ORPHANS_WITHIN}'
+        RETURNING id`,
+      [tenantId, shopDomain.toLowerCase()],
+    );
+    if (rows.length > 0) {
+      logger.info(
+        { tenantId, shop: shopDomain, adopted: rows.length },
+        'orphaned deliveries adopted on install',
+      );
+      processor.wake();
+    }
+    return rows.length;
+  }
+
+  // Install: subscriptions ensured (with the job's retries) and early deliveries adopted.
+  shopify.events.subscribe('connection-installed', {
+    name: 'webhooks-ensure',
+    retryLimit: 8,
+    retryDelaySeconds: 30,
+    handler: async ({ data }) => {
+      resolver.forget(data.shop);
+      const adopted = await adoptOrphans(data.tenantId, data.shop);
+      const result = await subscriptions.ensure(data.tenantId);
+      return { adopted, created: result.created.length, deleted: result.deleted.length };
+    },
+  });
+  // The 48-hour redaction after an uninstall (and the shop/redact webhook's, again: idempotent).
+  shopify.events.subscribe('shop-redact', {
+    name: 'webhooks-erase',
+    retryLimit: 10,
+    handler: async ({ data }) => {
+      resolver.forget(data.shop);
+      return database.withTenant(data.tenantId, (tx) => eraseTenantData(tx, shopData, data.tenantId));
+    },
+  });
+
+  function requeued(tenantId: string, events: { id: number; topic: string }[]): void {
+    processor.wake();
+    const at = new Date().toISOString();
+    stream.publish(
+      events.map((e) => ({
+        id: e.id,
+        tenantId,
+        topic: e.topic,
+        status: 'pending',
+        attempts: 0,
+        error: null,
+        at,
+      })),
+    );
+  }
+
+  return {
+    /**
+     * Wires the module into a process: the intake and management routes on roles that serve the
+     * API, the processor on roles that run workers, and an orderly stop when the app closes.
+     */
+    attach(target: App, role: 'all' | 'api' | 'worker'): void {
+      app = target;
+      if (role !== 'worker') {
+        registerWebhookIntake(target, {
+          secrets: shopifySecrets(config),
+          bodyLimit: config.BODY_LIMIT_BYTES,
+          resolver,
+          inbox,
+          metrics,
+        });
+        registerWebhookRoutes(target, { stream, subscriptions, requeued });
+        void stream.start();
+      }
+      if (role !== 'api') processor.start();
+      target.addHook('onClose', async () => {
+        await processor.stop();
+        await inbox.close();
+        await intakePool?.end();
+        await stream.close();
+      });
+    },
+
+    /**
+     * Adds a handler for topics (another module reacting to webhooks). It runs after the built-in
+     * ones, inside the same tenant transaction, with the same retries, dead letters and replay.
+     * Wiring time only.
+     */
+    subscribe(topics: readonly string[], handler: Omit<TopicHandler, 'topics'>): void {
+      subscribers.push({ ...handler, topics: new Set(topics) });
+      handlers = [...builtIn, ...subscribers];
+    },
+
+    /**
+     * The sync engine's hand-over: `listener(tx, operation)` runs for every `bulk_operations/finish`
+     * inside the event's tenant transaction (enqueue with `{ tx }`). Until a listener is registered
+     * those events fail and wait in the dead-letter queue for a redrive.
+     */
+    onBulkOperationFinished(listener: BulkOperationListener): void {
+      bulkListeners.push(listener);
+    },
+
+    /** Queues `ensure` for a tenant (with retries); `{ tx }` to commit it with the caller's writes. */
+    ensureSubscriptions: (tenantId: string, options: { tx?: Tx } = {}) =>
+      ensureQueue.send({ tenantId }, { ...options, singletonKey: tenantId }),
+
+    /** Subscription management (desired topics, ensure, list/get/register/delete). */
+    subscriptions,
+
+    /** Applies due events now, in the caller's flow (CLI, tests); returns how many were claimed. */
+    processDue: () => processor.runOnce(),
+
+    /** Runs retention now (the hourly job does the same). */
+    runRetention: (options: { now?: Date; payloadRetentionMs?: number; eventRetentionMs?: number } = {}) =>
+      runRetention(database, logger, { ...retentionSettings, ...options }, options.now),
+
+    /** Subscribes to a tenant's live status changes (what the SSE route streams). */
+    watch: (tenantId: string, listener: (change: StatusChange) => void) =>
+      stream.subscribe(tenantId, listener),
+
+    /** Queue names (tests and status pages). */
+    queues: { ensureSubscriptions: ensureQueue.name, retention: 'webhooks.retention' },
+  };
+}
+
+/** The webhook module of one process. */
+export type Webhooks = ReturnType<typeof createWebhooks>;
