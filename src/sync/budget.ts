@@ -8,9 +8,11 @@ import type { Pacer, QueryCost } from '../shopify/admin-client.ts';
  * reservations, refilled at `restore_rate` per second up to `maximum`. A reservation may drive the
  * balance negative; the caller then sleeps until its share has been restored, so concurrent
  * workers (in any number of processes) queue behind each other instead of racing into THROTTLED.
- * `pending` is what reservations still in flight will cost; after each answer the balance is set
- * to what Shopify reported minus that, so it follows Shopify both ways (refunds of over-estimated
- * queries, other spenders) without ever counting an in-flight request as available.
+ * `pending` is what reservations still in flight will cost. After each answer the balance is our
+ * own accounting (refill since `at`, plus the refund of reserved-but-not-charged points), lowered
+ * to what Shopify reported minus `pending` when that is less (other spenders, THROTTLED). A report
+ * only ever lowers the balance: answers settle out of order under load, and a report taken before
+ * another worker's request was charged would otherwise hand that worker's points out again.
  */
 
 /** Shopify's most conservative published bucket, used until the shop's first answer tells us. */
@@ -57,17 +59,20 @@ export function createRateBudget(deps: {
     },
 
     async settle(shop, outcome) {
-      // Shopify's report is the truth when it was sent, minus what is still on its way to it.
-      // Without a report, keep our own estimate and refund what was reserved but not charged.
+      // Our accounting refunds what was reserved but not charged; Shopify's report, minus what is
+      // still on its way to it, can only lower that (see the comment at the top).
       const t: QueryCost['throttleStatus'] | undefined = outcome.cost?.throttleStatus;
       await database.query(
         `UPDATE shopify_rate_budgets AS b SET
                 pending = greatest(0, b.pending - $2::float8),
                 available = CASE
-                  WHEN $4::float8 IS NULL THEN
+                  -- A bucket size we did not know (the shop's first answer, a plan change): take the report.
+                  WHEN $5::float8 IS DISTINCT FROM b.maximum AND $4::float8 IS NOT NULL THEN
+                    least($5::float8, $4::float8 - greatest(0, b.pending - $2::float8))
+                  ELSE least(
                     least(b.maximum, b.available + extract(epoch FROM clock_timestamp() - b.at) * b.restore_rate)
-                      + $2::float8 - $3::float8
-                  ELSE least($5::float8, $4::float8 - greatest(0, b.pending - $2::float8))
+                      + $2::float8 - $3::float8,
+                    coalesce($4::float8 - greatest(0, b.pending - $2::float8), b.maximum))
                 END,
                 maximum = coalesce($5::float8, b.maximum),
                 restore_rate = coalesce($6::float8, b.restore_rate),

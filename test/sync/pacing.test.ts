@@ -86,6 +86,42 @@ describe('sync: pacing to the shop budget', () => {
     expect(sim.throttleStatus(shop).currentlyAvailable).toBeGreaterThanOrEqual(0);
   });
 
+  it('a late, stale throttle report never raises the shared balance (answers settle out of order)', async () => {
+    const budget = createRateBudget({ database: server.deps.database });
+    const other = `stale-${randomBytes(3).toString('hex')}.myshopify.com`;
+    await server.deps.database.query(
+      `INSERT INTO shopify_rate_budgets (shop_domain, available, maximum, restore_rate, at, pending)
+       VALUES ($1, 1000, 1000, 1, clock_timestamp(), 0)`,
+      [other],
+    );
+    const balance = async () =>
+      Number(
+        (
+          await server.deps.database.query<{ available: number }>(
+            'SELECT available FROM shopify_rate_budgets WHERE shop_domain = $1',
+            [other],
+          )
+        ).rows[0].available,
+      );
+    await budget.reserve(other, 100); // A
+    await budget.reserve(other, 100); // B
+    const report = (currentlyAvailable: number) => ({
+      requestedQueryCost: 100,
+      actualQueryCost: 100,
+      throttleStatus: { maximumAvailable: 1000, currentlyAvailable, restoreRate: 1 },
+    });
+    // Shopify charged A, then B (800 left); B's answer is settled first, then A's, whose report
+    // was taken before B was charged (900).
+    await budget.settle(other, { reserved: 100, charged: 100, cost: report(800), throttled: false });
+    await budget.settle(other, { reserved: 100, charged: 100, cost: report(900), throttled: false });
+    // The truth is 800 (plus a point per second of refill); 900 would hand B's points out again.
+    expect(await balance()).toBeLessThanOrEqual(805);
+    // A fresh report that is lower than our own accounting (another app spent points) is followed.
+    await budget.reserve(other, 100);
+    await budget.settle(other, { reserved: 100, charged: 100, cost: report(300), throttled: false });
+    expect(await balance()).toBeLessThanOrEqual(300);
+  });
+
   it('retries THROTTLED, 429 (Retry-After) and 5xx with a bound, then gives up', async () => {
     const budget = createRateBudget({ database: server.deps.database });
     const retries: string[] = [];
