@@ -39,9 +39,12 @@ if (process.argv.includes('--serve')) {
 // The sync process runs with a bounded V8 heap, as a worker should be deployed: without a limit V8
 // lets garbage pile up to hundreds of MB on a machine with plenty of RAM before it collects.
 const HEAP_FLAGS = ['--max-old-space-size=256', '--max-semi-space-size=16'];
+// Extra V8 flags for both processes, e.g. SYNC_BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/p"
+// (NODE_OPTIONS refuses --cpu-prof); the simulator child inherits them.
+const EXTRA_FLAGS = (process.env.SYNC_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 if (!process.env.STOREOPS_SYNC_BENCH_CHILD && !process.argv.includes('--serve')) {
   const { spawn } = await import('node:child_process');
-  const self = spawn(process.execPath, [...HEAP_FLAGS, import.meta.filename], {
+  const self = spawn(process.execPath, [...HEAP_FLAGS, ...EXTRA_FLAGS, import.meta.filename], {
     env: { ...process.env, STOREOPS_SYNC_BENCH_CHILD: '1' },
     stdio: 'inherit',
   });
