@@ -28,6 +28,11 @@ export type QueueDefinition<T> = {
   deadLetter?: boolean;
   /** Jobs fetched per poll; each is still handled on its own. */
   batchSize?: number;
+  /**
+   * Jobs of this queue a process runs at once (default 1). Long jobs (a tenant's backfill) would
+   * otherwise hold every other tenant's jobs of the queue until they finish.
+   */
+  concurrency?: number;
   /** How often an idle worker polls (seconds, ≥ 0.5). */
   pollingIntervalSeconds?: number;
   /** Cron schedules (UTC unless tz is given) that send `data` to this queue. */
@@ -74,7 +79,8 @@ export function createJobs(deps: { database: Database; logger: Logger; metrics: 
     cronMonitorIntervalSeconds: 30,
   });
   const definitions = new Map<string, QueueDefinition<any>>();
-  const workerIds = new Map<string, string>();
+  /** pg-boss worker ids per queue (pg-boss 11 runs one job at a time per worker). */
+  const workerIds = new Map<string, string[]>();
   let started = false;
 
   boss.on('error', (error) => logger.error({ err: error }, 'job system error'));
@@ -97,9 +103,9 @@ export function createJobs(deps: { database: Database; logger: Logger; metrics: 
       ...(tx ? { db: { executeSql: (text: string, values: unknown[]) => tx.query(text, values) } } : {}),
     });
     metrics.jobsSent.inc({ queue: name });
-    // Wake a local idle worker instead of waiting for its next poll (same process only).
-    const workerId = workerIds.get(name);
-    if (workerId && !tx) boss.notifyWorker(workerId);
+    // Wake the local workers instead of waiting for their next poll (same process only); a busy
+    // one ignores it. Inside a transaction the job is not visible until the caller commits.
+    if (!tx) for (const workerId of workerIds.get(name) ?? []) boss.notifyWorker(workerId);
     return id;
   }
 
@@ -124,8 +130,8 @@ export function createJobs(deps: { database: Database; logger: Logger; metrics: 
     }
   }
 
-  async function work(def: QueueDefinition<any>): Promise<void> {
-    const id = await boss.work(
+  async function work(def: QueueDefinition<any>): Promise<string> {
+    return await boss.work(
       def.name,
       {
         batchSize: def.batchSize ?? 1,
@@ -151,7 +157,6 @@ export function createJobs(deps: { database: Database; logger: Logger; metrics: 
         }
       },
     );
-    workerIds.set(def.name, id);
   }
 
   return {
@@ -164,7 +169,10 @@ export function createJobs(deps: { database: Database; logger: Logger; metrics: 
       await createQueues();
       if (options.work) {
         for (const def of definitions.values()) {
-          await work(def);
+          const concurrency = Math.max(1, def.concurrency ?? 1);
+          const ids: string[] = [];
+          for (let i = 0; i < concurrency; i++) ids.push(await work(def));
+          workerIds.set(def.name, ids);
           for (const cron of def.cron ?? []) {
             await boss.schedule(def.name, cron.schedule, cron.data as object, { key: cron.key, tz: cron.tz });
           }

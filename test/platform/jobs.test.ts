@@ -32,6 +32,8 @@ async function eventually<T>(
 }
 
 const handled: string[] = [];
+/** The `test.parallel` queue: how many of its jobs ran at once, and which finished. */
+const parallel = { running: 0, max: 0, finished: [] as number[] };
 const slowFinished: string[] = [];
 let flakyAttempts = 0;
 
@@ -72,6 +74,21 @@ beforeAll(async () => {
     handler: async (job) => {
       await new Promise((r) => setTimeout(r, 1500));
       slowFinished.push(job.data.id);
+    },
+  });
+  jobs.define({
+    name: 'test.parallel',
+    schema: z.object({ n: z.number() }),
+    concurrency: 2,
+    pollingIntervalSeconds: 0.5,
+    handler: async (job) => {
+      parallel.running++;
+      parallel.max = Math.max(parallel.max, parallel.running);
+      // Hold the job until a second one runs beside it (bounded, so one worker alone still ends).
+      const deadline = Date.now() + 5_000;
+      while (parallel.max < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      parallel.running--;
+      parallel.finished.push(job.data.n);
     },
   });
   jobs.define({
@@ -148,6 +165,16 @@ describe('jobs', () => {
   it('registers cron schedules', async () => {
     const schedules = await jobs.boss.getSchedules();
     expect(schedules.find((s) => s.name === 'test.nightly')).toMatchObject({ cron: '0 3 * * *' });
+  });
+
+  it('runs up to `concurrency` jobs of one queue at once in a process', async () => {
+    await jobs.send('test.parallel', { n: 1 });
+    await jobs.send('test.parallel', { n: 2 });
+    await eventually(
+      () => parallel.finished,
+      (f) => f.length === 2,
+    );
+    expect(parallel.max).toBe(2);
   });
 
   it('lets a running job finish on graceful stop', async () => {
