@@ -48,6 +48,7 @@ export async function createDeps(config: Config, options: { logDestination?: Des
     shopify,
     budget: shopifyBudget,
     onBulkOperationFinished: (listener) => webhooks.onBulkOperationFinished(listener),
+    concurrency: config.SYNC_CONCURRENCY,
   });
   /** Every table of vault-sealed secrets: `storeops keys rotate` and the start-up key check walk these. */
   const secretStores = [shopify.connections.secretStore];

@@ -120,6 +120,8 @@ const envSchema = z.object({
   WEBHOOK_PAYLOAD_RETENTION_HOURS: z.coerce.number().min(0).default(168),
   /** Webhook event rows are deleted after this many days; daily counts are kept. */
   WEBHOOK_EVENT_RETENTION_DAYS: z.coerce.number().min(1).default(90),
+  /** Sync runs (backfills, incremental, reconcile) one worker process carries out at once. */
+  SYNC_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
 });
 
 type Env = z.infer<typeof envSchema>;

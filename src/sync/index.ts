@@ -49,6 +49,8 @@ export function createSync(deps: {
     listener: (tx: unknown, op: { bulkOperationId: string }) => Promise<void>,
   ) => void;
   settings?: Partial<SyncSettings>;
+  /** Runs this process carries out at once (SYNC_CONCURRENCY). */
+  concurrency?: number;
 }) {
   const { database, jobs, shopData, shopify } = deps;
   const logger = deps.logger.child({ module: 'sync' });
@@ -81,6 +83,8 @@ export function createSync(deps: {
     retryBackoff: true,
     // A million-order backfill takes minutes; the lease, not this, detects dead runs.
     expireInSeconds: 4 * 3600,
+    // Runs of other tenants (and resources) go on while one tenant's backfill takes minutes.
+    concurrency: deps.concurrency ?? 4,
     handler: async ({ data, retryCount }) => {
       try {
         const report = await engine.run(data.tenantId, data.resource, {
