@@ -23,6 +23,8 @@ import type { SyncStateRow } from './state.ts';
 export const DEFAULT_INCREMENTAL_MINUTES = 15;
 /** A failed backfill is resumed by the tick after this long. */
 const RESUME_FAILED_AFTER_MS = 10 * 60_000;
+/** An asked-for run that finds another one in progress is queued again this many seconds later. */
+const IN_PROGRESS_RETRY_SECONDS = 2;
 /** Hours between reconciles when a tenant has not chosen. */
 export const DEFAULT_RECONCILE_HOURS = 24;
 
@@ -93,9 +95,13 @@ export function createSync(deps: {
         });
         return { written: report.written, deleted: report.deleted, reconcile: report.reconcile };
       } catch (error) {
-        if (isAppError(error) && error.code === 'SYNC_IN_PROGRESS') {
-          // A run already holds the lease: an incremental or reconcile would repeat it; a full run waits.
-          if (data.mode !== 'full') return { skipped: 'in progress' };
+        if (isAppError(error) && error.code === 'SYNC_IN_PROGRESS' && data.mode !== 'full') {
+          // Another run holds the lease. A scheduled one is simply skipped (the next tick comes);
+          // one someone asked for may concern changes the running one started too early to see,
+          // so it is queued again behind it instead of being dropped. A full run retries.
+          if (data.trigger === 'schedule') return { skipped: 'in progress' };
+          await runQueue.send(data, { startAfter: IN_PROGRESS_RETRY_SECONDS });
+          return { requeued: 'in progress' };
         }
         if (error instanceof ShopifyAdminError && error.kind === 'reauth_required')
           return { paused: error.message };

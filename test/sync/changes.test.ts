@@ -89,6 +89,10 @@ describe('sync: incremental, deletions and reconcile after missed webhooks', () 
   it('reconcile finds what the dropped webhooks missed, repairs it and reports it', async () => {
     const orders = await ids('orders');
     const customers = await ids('customers');
+    // A window is compared by count and newest updated_at (seconds, as Shopify reports it): a
+    // deletion plus a creation in the same second as the previous test's last change would look
+    // like no change at all. Start in a later second.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
     const since = Date.now();
     // Shopify has no deletion feed for orders and customers, and updates older than the cursor
     // window are invisible to incremental runs: only a comparison finds these.
