@@ -1,39 +1,228 @@
 import type { Tx } from '../platform/db/client.ts';
-import type { OrderWithItems, RowSource, UpsertResult } from './rows.ts';
-
-/** Joins tags for transport (a control character no tag contains). */
-const UNIT_SEPARATOR = '\u001f';
+import type { LineItemRow, OrderWithItems, RowSource, TransactionRow, UpsertResult } from './rows.ts';
 
 /*
  * The fast write path for big batches of orders (sync backfill, issue 7). Same rules as
  * `upsertOrders` in upsert.ts — newest `updated_at` wins, tombstones win, redacted rows keep their
  * personal fields cleared, line items follow their order as a set — with what makes a million
- * orders cheap: each statement's rows travel as one JSON document unpacked by `json_to_recordset`
- * (PostgreSQL parses every record once, and `JSON.stringify` is far cheaper than the driver's array
- * encoding: measured ~13 % faster writes than one array parameter per column with `unnest`), the
- * `raw` document is not kept (bulk lines are our own selection, fully mapped), line items are
- * cleared (one DELETE by order id) only for orders that were updated rather than inserted, and
- * transactions of written orders are upserted alongside.
- * At most four statements per batch whatever its size.
+ * orders cheap:
+ *  - On PostgreSQL each table's rows are loaded with `COPY … FROM STDIN` (text format) into a
+ *    session-local staging table (temporary, no indexes, emptied at commit), then moved with one
+ *    `INSERT … SELECT … ON CONFLICT` per table. COPY's text format is the cheapest input PostgreSQL
+ *    parses: measured ~5 µs less per row than `json_to_recordset`, on 4+ rows per order.
+ *  - On PGlite (no COPY protocol in its client) the rows travel as one JSON document per statement,
+ *    unpacked by `json_to_recordset`; the statements are otherwise the same.
+ *  - `raw` is not kept (bulk lines are our own selection, fully mapped); line items are cleared
+ *    (one DELETE by order id) only for orders that were updated rather than inserted.
  */
 
-const personal = (column: string) =>
-  `${column} = CASE WHEN o.redacted_at IS NULL THEN excluded.${column} END`;
+/** Joins tags for transport (a control character no tag contains). */
+const UNIT_SEPARATOR = '\u001f';
 
-/** Writes a batch of orders with line items and transactions; returns the ids written and skipped. */
-export async function writeOrderBatch(
-  tx: Tx,
-  tenantId: string,
+type Column<R> = readonly [name: string, type: string, get: (row: R) => unknown];
+
+const ORDER_COLUMNS: readonly Column<OrderWithItems>[] = [
+  ['id', 'bigint', (o) => o.id],
+  ['name', 'text', (o) => o.name],
+  ['order_number', 'int', (o) => o.orderNumber],
+  ['email', 'text', (o) => o.email],
+  ['phone', 'text', (o) => o.phone],
+  ['customer_id', 'bigint', (o) => o.customerId],
+  ['currency', 'text', (o) => o.currency],
+  ['financial_status', 'text', (o) => o.financialStatus],
+  ['fulfillment_status', 'text', (o) => o.fulfillmentStatus],
+  ['cancel_reason', 'text', (o) => o.cancelReason],
+  ['cancelled_at', 'timestamptz', (o) => o.cancelledAt],
+  ['closed_at', 'timestamptz', (o) => o.closedAt],
+  ['processed_at', 'timestamptz', (o) => o.processedAt],
+  ['subtotal_price', 'numeric', (o) => o.subtotalPrice],
+  ['total_discounts', 'numeric', (o) => o.totalDiscounts],
+  ['total_shipping', 'numeric', (o) => o.totalShipping],
+  ['total_tax', 'numeric', (o) => o.totalTax],
+  ['total_price', 'numeric', (o) => o.totalPrice],
+  ['current_total_price', 'numeric', (o) => o.currentTotalPrice],
+  ['tags', 'text', (o) => o.tags.join(UNIT_SEPARATOR)],
+  ['note', 'text', (o) => o.note],
+  ['source_name', 'text', (o) => o.sourceName],
+  ['test', 'boolean', (o) => o.test],
+  ['billing_address', 'jsonb', (o) => o.billingAddress],
+  ['shipping_address', 'jsonb', (o) => o.shippingAddress],
+  ['created_at', 'timestamptz', (o) => o.createdAt],
+  ['updated_at', 'timestamptz', (o) => o.updatedAt],
+];
+
+const LINE_COLUMNS: readonly Column<LineItemRow>[] = [
+  ['id', 'bigint', (l) => l.id],
+  ['order_id', 'bigint', (l) => l.orderId],
+  ['product_id', 'bigint', (l) => l.productId],
+  ['variant_id', 'bigint', (l) => l.variantId],
+  ['title', 'text', (l) => l.title],
+  ['variant_title', 'text', (l) => l.variantTitle],
+  ['sku', 'text', (l) => l.sku],
+  ['vendor', 'text', (l) => l.vendor],
+  ['quantity', 'int', (l) => l.quantity],
+  ['price', 'numeric', (l) => l.price],
+  ['total_discount', 'numeric', (l) => l.totalDiscount],
+  ['taxable', 'boolean', (l) => l.taxable],
+  ['requires_shipping', 'boolean', (l) => l.requiresShipping],
+  ['fulfillable_quantity', 'int', (l) => l.fulfillableQuantity],
+  ['fulfillment_status', 'text', (l) => l.fulfillmentStatus],
+];
+
+const TRANSACTION_COLUMNS: readonly Column<TransactionRow>[] = [
+  ['id', 'bigint', (t) => t.id],
+  ['order_id', 'bigint', (t) => t.orderId],
+  ['parent_id', 'bigint', (t) => t.parentId],
+  ['kind', 'text', (t) => t.kind],
+  ['status', 'text', (t) => t.status],
+  ['gateway', 'text', (t) => t.gateway],
+  ['amount', 'numeric', (t) => t.amount],
+  ['currency', 'text', (t) => t.currency],
+  ['processed_at', 'timestamptz', (t) => t.processedAt],
+];
+
+const STAGES = {
+  orders: { table: 'sync_stage_orders', columns: ORDER_COLUMNS },
+  lines: { table: 'sync_stage_line_items', columns: LINE_COLUMNS },
+  transactions: { table: 'sync_stage_transactions', columns: TRANSACTION_COLUMNS },
+} as const;
+type Stage = keyof typeof STAGES;
+
+const definitions = (columns: readonly Column<never>[]) => columns.map(([n, t]) => `${n} ${t}`).join(', ');
+const names = (columns: readonly Column<never>[]) => columns.map(([n]) => n).join(', ');
+
+/** Staging tables: per connection, no indexes or constraints, emptied by every commit. */
+const CREATE_STAGES = Object.values(STAGES)
+  .map(
+    (s) =>
+      `CREATE TEMP TABLE IF NOT EXISTS ${s.table} (${definitions(s.columns as readonly Column<never>[])}) ON COMMIT DELETE ROWS`,
+  )
+  .join('; ');
+
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+const NEEDS_ESCAPE = /[\\\t\n\r]/;
+const escapeText = (text: string) =>
+  NEEDS_ESCAPE.test(text) ? text.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c]) : text;
+
+/**
+ * Encoders of COPY's text format by column type (`\N` is NULL): numbers and booleans need no
+ * escaping; every string does (a checked decimal or time never has to be changed, but costs a test).
+ */
+const COPY_ENCODERS: Record<string, (value: any) => string> = {
+  bigint: (v) => (v == null ? '\\N' : String(v)),
+  int: (v) => (v == null ? '\\N' : String(v)),
+  numeric: (v) => (v == null ? '\\N' : escapeText(v)),
+  timestamptz: (v) => (v == null ? '\\N' : escapeText(v)),
+  boolean: (v) => (v == null ? '\\N' : v ? 't' : 'f'),
+  text: (v) => (v == null ? '\\N' : escapeText(v)),
+  jsonb: (v) => (v == null ? '\\N' : escapeText(JSON.stringify(v))),
+};
+
+/** Rows as COPY text: one line per row, tab-separated columns. */
+function copyText<R>(columns: readonly Column<R>[], rows: readonly R[]): string {
+  const encoders = columns.map(([, type]) => COPY_ENCODERS[type]);
+  let text = '';
+  for (const row of rows) {
+    let line = encoders[0](columns[0][2](row));
+    for (let i = 1; i < columns.length; i++) line += `\t${encoders[i](columns[i][2](row))}`;
+    text += `${line}\n`;
+  }
+  return text;
+}
+
+/** Rows as one JSON document for `json_to_recordset` (PGlite). */
+function jsonDocument<R>(columns: readonly Column<R>[], rows: readonly R[]): string {
+  return JSON.stringify(rows.map((row) => Object.fromEntries(columns.map(([n, , get]) => [n, get(row)]))));
+}
+
+/** A batch encoded for transport: COPY text (PostgreSQL) or JSON documents (PGlite), per table. */
+export type PreparedOrderBatch = {
+  format: 'copy' | 'json';
+  /** Order ids in the batch (newest version of each). */
+  ids: number[];
+  payload: Record<Stage, string | null>;
+};
+
+function encode<R>(format: PreparedOrderBatch['format'], name: Stage, rows: readonly R[]): string | null {
+  if (rows.length === 0) return null;
+  const { columns } = STAGES[name] as unknown as { columns: readonly Column<R>[] };
+  return format === 'copy' ? copyText(columns, rows) : jsonDocument(columns, rows);
+}
+
+/**
+ * Encodes a batch of orders at once, so the mapped rows die young (the engine keeps only these
+ * strings while the batch waits for a connection): GC was a third of the sync process's time.
+ * The newest version of an order wins within the batch.
+ */
+export function prepareOrderBatch(
   orders: readonly OrderWithItems[],
-  options: { source?: RowSource } = {},
-): Promise<UpsertResult> {
+  format: PreparedOrderBatch['format'],
+): PreparedOrderBatch {
   const byId = new Map<number, OrderWithItems>();
   for (const o of orders) {
     const seen = byId.get(o.id);
     if (!seen || Date.parse(o.updatedAt) >= Date.parse(seen.updatedAt)) byId.set(o.id, o);
   }
-  if (byId.size === 0) return { applied: [], skipped: [] };
   const rows = [...byId.values()];
+  return {
+    format,
+    ids: rows.map((o) => o.id),
+    payload: {
+      orders: encode(format, 'orders', rows),
+      lines: encode(
+        format,
+        'lines',
+        rows.flatMap((o) => o.lineItems),
+      ),
+      transactions: encode(
+        format,
+        'transactions',
+        rows.flatMap((o) => o.transactions ?? []),
+      ),
+    },
+  };
+}
+
+/**
+ * Makes a stage's rows readable as relation `r`; returns the FROM item. COPY text is copied into
+ * the staging table, JSON becomes a parameter.
+ */
+async function stage(tx: Tx, batch: PreparedOrderBatch, name: Stage, params: unknown[]): Promise<string> {
+  const { table, columns } = STAGES[name] as unknown as { table: string; columns: readonly Column<never>[] };
+  if (batch.format === 'copy') {
+    if (!tx.copyFrom) throw new Error('COPY needs a PostgreSQL transaction');
+    await tx.copyFrom(`COPY ${table} (${names(columns)}) FROM STDIN`, [batch.payload[name] as string]);
+    return `${table} AS r`;
+  }
+  params.push(batch.payload[name]);
+  return `json_to_recordset($${params.length}::json) AS r(${definitions(columns)})`;
+}
+
+const personal = (column: string) =>
+  `${column} = CASE WHEN o.redacted_at IS NULL THEN excluded.${column} END`;
+
+/** Writes a batch of orders with line items and transactions; returns the ids written and skipped. */
+export function writeOrderBatch(
+  tx: Tx,
+  tenantId: string,
+  orders: readonly OrderWithItems[],
+  options: { source?: RowSource } = {},
+): Promise<UpsertResult> {
+  return writePreparedOrders(tx, tenantId, prepareOrderBatch(orders, tx.copyFrom ? 'copy' : 'json'), options);
+}
+
+/** Writes a batch made by `prepareOrderBatch` (the format must suit the transaction's engine). */
+export async function writePreparedOrders(
+  tx: Tx,
+  tenantId: string,
+  batch: PreparedOrderBatch,
+  options: { source?: RowSource } = {},
+): Promise<UpsertResult> {
+  if (batch.ids.length === 0) return { applied: [], skipped: [] };
+  // Notices ("relation already exists, skipping") would be sent for every batch.
+  if (batch.format === 'copy') await tx.query(`SET LOCAL client_min_messages = warning; ${CREATE_STAGES}`);
+  const orderParams: unknown[] = [tenantId, options.source ?? 'sync'];
+  const orderSource = await stage(tx, batch, 'orders', orderParams);
   const { rows: written } = await tx.query<{ id: string; inserted: boolean }>(
     `INSERT INTO shop_orders AS o (tenant_id, id, name, order_number, email, phone, customer_id, currency,
             financial_status, fulfillment_status, cancel_reason, cancelled_at, closed_at, processed_at,
@@ -43,16 +232,10 @@ export async function writeOrderBatch(
      SELECT $1, r.id, r.name, r.order_number, r.email, r.phone, r.customer_id, r.currency, r.financial_status,
             r.fulfillment_status, r.cancel_reason, r.cancelled_at, r.closed_at, r.processed_at, r.subtotal_price,
             r.total_discounts, r.total_shipping, r.total_tax, r.total_price, r.current_total_price,
-            CASE WHEN r.tags = '' THEN '{}'::text[] ELSE string_to_array(r.tags, E'\x1f') END, r.note,
+            CASE WHEN r.tags = '' THEN '{}'::text[] ELSE string_to_array(r.tags, E'\\x1f') END, r.note,
             r.source_name, coalesce(r.test, false), r.billing_address, r.shipping_address, r.created_at,
             r.updated_at, $2, now()
-         FROM json_to_recordset($3::json)
-            AS r(id bigint, name text, order_number int, email text, phone text, customer_id bigint, currency text,
-                 financial_status text, fulfillment_status text, cancel_reason text, cancelled_at timestamptz,
-                 closed_at timestamptz, processed_at timestamptz, subtotal_price numeric, total_discounts numeric,
-                 total_shipping numeric, total_tax numeric, total_price numeric, current_total_price numeric,
-                 tags text, note text, source_name text, test boolean, billing_address jsonb,
-                 shipping_address jsonb, created_at timestamptz, updated_at timestamptz)
+       FROM ${orderSource}
      ON CONFLICT (tenant_id, id) DO UPDATE SET
             ${personal('email')}, ${personal('phone')}, ${personal('note')}, ${personal('billing_address')},
             ${personal('shipping_address')}, raw = NULL,
@@ -70,48 +253,13 @@ export async function writeOrderBatch(
       WHERE o.deleted_at IS NULL
         AND (o.shopify_updated_at IS NULL OR o.shopify_updated_at <= excluded.shopify_updated_at)
      RETURNING o.id, (o.xmax = 0) AS inserted`,
-    [
-      tenantId,
-      options.source ?? 'sync',
-      JSON.stringify(
-        rows.map((o) => ({
-          id: o.id,
-          name: o.name,
-          order_number: o.orderNumber,
-          email: o.email,
-          phone: o.phone,
-          customer_id: o.customerId,
-          currency: o.currency,
-          financial_status: o.financialStatus,
-          fulfillment_status: o.fulfillmentStatus,
-          cancel_reason: o.cancelReason,
-          cancelled_at: o.cancelledAt,
-          closed_at: o.closedAt,
-          processed_at: o.processedAt,
-          subtotal_price: o.subtotalPrice,
-          total_discounts: o.totalDiscounts,
-          total_shipping: o.totalShipping,
-          total_tax: o.totalTax,
-          total_price: o.totalPrice,
-          current_total_price: o.currentTotalPrice,
-          tags: o.tags.join(UNIT_SEPARATOR),
-          note: o.note,
-          source_name: o.sourceName,
-          test: o.test,
-          billing_address: o.billingAddress,
-          shipping_address: o.shippingAddress,
-          created_at: o.createdAt,
-          updated_at: o.updatedAt,
-        })),
-      ),
-    ],
+    orderParams,
   );
   const applied = written.map((r) => Number(r.id));
   const done = new Set(applied);
   if (applied.length > 0) {
-    const winners = applied.length === rows.length ? rows : rows.filter((o) => done.has(o.id));
-    const lines = winners.flatMap((o) => o.lineItems);
-    const transactions = winners.flatMap((o) => o.transactions ?? []);
+    // Children of orders that lost to a newer or deleted stored version stay out.
+    const winners = applied.length === batch.ids.length ? '' : ` WHERE r.order_id = ANY($2::bigint[])`;
     // A freshly inserted order has no stored lines: only updated orders need their old set cleared
     // (on a first backfill that is none, and the DELETE's index probes are the costliest part).
     const updated = written.filter((r) => !r.inserted).map((r) => Number(r.id));
@@ -121,15 +269,12 @@ export async function writeOrderBatch(
         [tenantId, updated],
       );
     }
-    if (lines.length > 0) {
+    if (batch.payload.lines !== null) {
+      const params: unknown[] = winners ? [tenantId, applied] : [tenantId];
+      const source = await stage(tx, batch, 'lines', params);
       await tx.query(
-        `INSERT INTO shop_order_line_items AS l (tenant_id, id, order_id, product_id, variant_id, title,
-                variant_title, sku, vendor, quantity, price, total_discount, taxable, requires_shipping,
-                fulfillable_quantity, fulfillment_status)
-         SELECT $1, r.* FROM json_to_recordset($2::json) AS r(id bigint, order_id bigint, product_id bigint,
-                variant_id bigint, title text, variant_title text, sku text, vendor text, quantity int, price numeric,
-                total_discount numeric, taxable boolean, requires_shipping boolean, fulfillable_quantity int,
-                fulfillment_status text)
+        `INSERT INTO shop_order_line_items AS l (tenant_id, ${names(LINE_COLUMNS as readonly Column<never>[])})
+         SELECT $1, r.* FROM ${source}${winners}
          ON CONFLICT (tenant_id, id) DO UPDATE SET
                 order_id = excluded.order_id, product_id = excluded.product_id, variant_id = excluded.variant_id,
                 title = excluded.title, variant_title = excluded.variant_title, sku = excluded.sku,
@@ -138,58 +283,22 @@ export async function writeOrderBatch(
                 requires_shipping = excluded.requires_shipping,
                 fulfillable_quantity = excluded.fulfillable_quantity,
                 fulfillment_status = excluded.fulfillment_status`,
-        [
-          tenantId,
-          JSON.stringify(
-            lines.map((l) => ({
-              id: l.id,
-              order_id: l.orderId,
-              product_id: l.productId,
-              variant_id: l.variantId,
-              title: l.title,
-              variant_title: l.variantTitle,
-              sku: l.sku,
-              vendor: l.vendor,
-              quantity: l.quantity,
-              price: l.price,
-              total_discount: l.totalDiscount,
-              taxable: l.taxable,
-              requires_shipping: l.requiresShipping,
-              fulfillable_quantity: l.fulfillableQuantity,
-              fulfillment_status: l.fulfillmentStatus,
-            })),
-          ),
-        ],
+        params,
       );
     }
-    if (transactions.length > 0) {
+    if (batch.payload.transactions !== null) {
+      const params: unknown[] = winners ? [tenantId, applied] : [tenantId];
+      const source = await stage(tx, batch, 'transactions', params);
       await tx.query(
-        `INSERT INTO shop_order_transactions AS t (tenant_id, id, order_id, parent_id, kind, status, gateway,
-                amount, currency, processed_at)
-         SELECT $1, r.* FROM json_to_recordset($2::json) AS r(id bigint, order_id bigint, parent_id bigint,
-                kind text, status text, gateway text, amount numeric, currency text, processed_at timestamptz)
+        `INSERT INTO shop_order_transactions AS t (tenant_id, ${names(TRANSACTION_COLUMNS as readonly Column<never>[])})
+         SELECT $1, r.* FROM ${source}${winners}
          ON CONFLICT (tenant_id, id) DO UPDATE SET
                 order_id = excluded.order_id, parent_id = excluded.parent_id, kind = excluded.kind,
                 status = excluded.status, gateway = excluded.gateway, amount = excluded.amount,
                 currency = excluded.currency, processed_at = excluded.processed_at`,
-        [
-          tenantId,
-          JSON.stringify(
-            transactions.map((t) => ({
-              id: t.id,
-              order_id: t.orderId,
-              parent_id: t.parentId,
-              kind: t.kind,
-              status: t.status,
-              gateway: t.gateway,
-              amount: t.amount,
-              currency: t.currency,
-              processed_at: t.processedAt,
-            })),
-          ),
-        ],
+        params,
       );
     }
   }
-  return { applied, skipped: rows.filter((o) => !done.has(o.id)).map((o) => o.id) };
+  return { applied, skipped: batch.ids.filter((id) => !done.has(id)) };
 }

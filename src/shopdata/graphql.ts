@@ -28,7 +28,7 @@ export const PRODUCT_FIELDS =
 export const VARIANT_FIELDS =
   'id title sku barcode position price compareAtPrice inventoryQuantity taxable createdAt updatedAt selectedOptions { name value } inventoryItem { id }';
 /** Customer fields. */
-export const CUSTOMER_FIELDS = `id email firstName lastName phone state tags note verifiedEmail taxExempt createdAt updatedAt defaultAddress { ${ADDRESS} }`;
+export const CUSTOMER_FIELDS = `id email firstName lastName phone state tags note verifiedEmail taxExempt numberOfOrders amountSpent { amount currencyCode } createdAt updatedAt defaultAddress { ${ADDRESS} }`;
 /** Order fields (line items are a nested connection, selected by the caller). */
 export const ORDER_FIELDS = [
   'id name email phone createdAt updatedAt processedAt cancelledAt cancelReason closedAt test',
@@ -44,7 +44,7 @@ export const ORDER_FIELDS = [
   'transactions { id kind status gateway processedAt createdAt amountSet { shopMoney { amount currencyCode } } parentTransaction { id } }',
 ].join(' ');
 /** Line item fields. */
-export const LINE_ITEM_FIELDS = `id title variantTitle sku vendor quantity unfulfilledQuantity taxable requiresShipping ${shopMoney('originalUnitPriceSet')} ${shopMoney('totalDiscountSet')} product { id } variant { id }`;
+export const LINE_ITEM_FIELDS = `id title variantTitle sku vendor quantity fulfillableQuantity fulfillmentStatus taxable requiresShipping ${shopMoney('originalUnitPriceSet')} ${shopMoney('totalDiscountSet')} product { id } variant { id }`;
 
 const GID = /^gid:\/\/shopify\/[A-Za-z]+\/(\d{1,16})(?:\?.*)?$/;
 
@@ -59,7 +59,6 @@ export function idFromGid(gid: string): number {
 const gid = z.string().regex(GID, 'must be a Shopify global id');
 const time = z.string().refine((v) => !Number.isNaN(Date.parse(v)), 'must be an ISO-8601 time');
 const money = z.string().regex(/^-?\d{1,15}(\.\d{1,6})?$/, 'must be a decimal string');
-const moneyBag = z.object({ shopMoney: z.object({ amount: money }) }).nullish();
 const text = z.string().nullish();
 const ref = z.object({ id: gid }).nullish();
 const address = z
@@ -124,68 +123,12 @@ export const gqlCustomerSchema = z.object({
   note: text,
   verifiedEmail: z.boolean().nullish(),
   taxExempt: z.boolean().nullish(),
+  // UnsignedInt64 is serialised as a string.
+  numberOfOrders: z.union([z.string().regex(/^\d{1,15}$/), z.number().int().nonnegative()]).nullish(),
+  amountSpent: z.object({ amount: money, currencyCode: text }).nullish(),
   createdAt: time.nullish(),
   updatedAt: time,
   defaultAddress: address,
-});
-
-const transactionSchema = z.object({
-  id: gid,
-  kind: z.string(),
-  status: z.string(),
-  gateway: text,
-  processedAt: time.nullish(),
-  createdAt: time.nullish(),
-  amountSet: z.object({ shopMoney: z.object({ amount: money, currencyCode: text }) }),
-  parentTransaction: ref,
-});
-
-/** GraphQL order node (without line items). */
-export const gqlOrderSchema = z.object({
-  id: gid,
-  name: text,
-  email: text,
-  phone: text,
-  createdAt: time,
-  updatedAt: time,
-  processedAt: time.nullish(),
-  cancelledAt: time.nullish(),
-  cancelReason: text,
-  closedAt: time.nullish(),
-  test: z.boolean().nullish(),
-  displayFinancialStatus: text,
-  displayFulfillmentStatus: text,
-  currencyCode: z.string(),
-  sourceName: text,
-  tags: z.array(z.string()).default([]),
-  note: text,
-  subtotalPriceSet: moneyBag,
-  totalPriceSet: moneyBag,
-  totalTaxSet: moneyBag,
-  totalDiscountsSet: moneyBag,
-  totalShippingPriceSet: moneyBag,
-  currentTotalPriceSet: moneyBag,
-  customer: ref,
-  billingAddress: address,
-  shippingAddress: address,
-  transactions: z.array(transactionSchema).default([]),
-});
-
-/** GraphQL line item node. */
-export const gqlLineItemSchema = z.object({
-  id: gid,
-  title: z.string(),
-  variantTitle: text,
-  sku: text,
-  vendor: text,
-  quantity: z.number().int(),
-  unfulfilledQuantity: z.number().int().nullish(),
-  taxable: z.boolean().nullish(),
-  requiresShipping: z.boolean().nullish(),
-  originalUnitPriceSet: z.object({ shopMoney: z.object({ amount: money }) }),
-  totalDiscountSet: moneyBag,
-  product: ref,
-  variant: ref,
 });
 
 const orNull = <T>(value: T | null | undefined): T | null => value ?? null;
@@ -204,7 +147,6 @@ export function decimal(amount: string | null | undefined): string | null {
   return digits >= 2 ? amount : `${amount}${'0'.repeat(2 - digits)}`;
 }
 const lower = (value: string | null | undefined) => (value ? value.toLowerCase() : null);
-const amount = (bag: { shopMoney: { amount: string } } | null | undefined) => decimal(bag?.shopMoney.amount);
 const refId = (value: { id: string } | null | undefined) => (value ? idFromGid(value.id) : null);
 
 /** GraphQL MailingAddress → the REST snake_case object the tables keep. */
@@ -295,82 +237,207 @@ export function customerFromGraphql(node: unknown): CustomerRow {
     note: orNull(c.note),
     verifiedEmail: orNull(c.verifiedEmail),
     taxExempt: orNull(c.taxExempt),
-    currency: null,
-    ordersCount: null,
-    totalSpent: null,
+    currency: orNull(c.amountSpent?.currencyCode),
+    ordersCount: c.numberOfOrders == null ? null : Number(c.numberOfOrders),
+    totalSpent: decimal(c.amountSpent?.amount),
     defaultAddress: restAddress(c.defaultAddress),
     createdAt: orNull(c.createdAt),
     updatedAt: c.updatedAt,
   };
 }
 
+/*
+ * Orders and their line items are the hot path of a backfill (a million orders, two million
+ * lines): they are checked in place by the readers below — the same rules as the Zod schemas above
+ * (types, global ids, ISO times, decimal strings), but without building a validated copy of every
+ * node, which made Zod and its garbage a third of the sync process's time.
+ */
+
+/** A GraphQL node that does not have the expected shape. */
+export class NodeShapeError extends Error {
+  constructor(type: string, field: string, expected: string) {
+    super(`GraphQL ${type} node: ${field} must be ${expected}`);
+  }
+}
+
+const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d{1,9})?)?(?:Z|[+-]\d\d:?\d\d)$/;
+const DECIMAL = /^-?\d{1,15}(\.\d{1,6})?$/;
+
+type Node = Record<string, unknown>;
+
+/** Field readers for one node type: each returns the checked value or throws NodeShapeError. */
+function readers(type: string) {
+  const fail = (field: string, expected: string): never => {
+    throw new NodeShapeError(type, field, expected);
+  };
+  const r = {
+    object(node: unknown, field = 'node'): Node {
+      return typeof node === 'object' && node !== null && !Array.isArray(node)
+        ? (node as Node)
+        : fail(field, 'an object');
+    },
+    text(n: Node, field: string): string | null {
+      const v = n[field];
+      return v == null ? null : typeof v === 'string' ? v : fail(field, 'a string');
+    },
+    string(n: Node, field: string): string {
+      const v = n[field];
+      return typeof v === 'string' ? v : fail(field, 'a string');
+    },
+    int(n: Node, field: string): number | null {
+      const v = n[field];
+      return v == null ? null : Number.isSafeInteger(v) ? (v as number) : fail(field, 'an integer');
+    },
+    bool(n: Node, field: string): boolean | null {
+      const v = n[field];
+      return v == null ? null : typeof v === 'boolean' ? v : fail(field, 'a boolean');
+    },
+    time(n: Node, field: string): string | null {
+      const v = n[field];
+      return v == null
+        ? null
+        : typeof v === 'string' && ISO_TIME.test(v)
+          ? v
+          : fail(field, 'an ISO-8601 time');
+    },
+    id(n: Node, field: string): number {
+      const v = n[field];
+      return typeof v === 'string' && GID.test(v) ? idFromGid(v) : fail(field, 'a Shopify global id');
+    },
+    /** `{ id }` reference (customer, product, variant, parent transaction) → numeric id. */
+    ref(n: Node, field: string): number | null {
+      const v = n[field];
+      return v == null ? null : r.id(r.object(v, field), 'id');
+    },
+    /** `{ shopMoney { amount } }` → decimal string. */
+    money(n: Node, field: string): string | null {
+      const v = n[field];
+      if (v == null) return null;
+      const amount = r.object(r.object(v, field).shopMoney, `${field}.shopMoney`).amount;
+      return typeof amount === 'string' && DECIMAL.test(amount)
+        ? decimal(amount)
+        : fail(`${field}.shopMoney.amount`, 'a decimal string');
+    },
+    tags(n: Node, field: string): string[] {
+      const v = n[field];
+      if (v == null) return [];
+      if (!Array.isArray(v) || !v.every((t) => typeof t === 'string'))
+        return fail(field, 'a list of strings');
+      return v as string[];
+    },
+    address(n: Node, field: string): Record<string, unknown> | null {
+      const v = n[field];
+      if (v == null) return null;
+      const a = r.object(v, field);
+      for (const key of ADDRESS_KEYS)
+        if (a[key] != null && typeof a[key] !== 'string') fail(`${field}.${key}`, 'a string');
+      return restAddress(a as z.infer<typeof address>);
+    },
+  };
+  return r;
+}
+
+const ADDRESS_KEYS = ADDRESS.split(' ');
+const orderField = readers('Order');
+const lineField = readers('LineItem');
+const transactionField = readers('OrderTransaction');
+
+/** REST's line-item fulfillment_status: null until something shipped (GraphQL says "unfulfilled"). */
+function lineFulfillment(status: string | null): string | null {
+  return !status || status === 'unfulfilled' ? null : status.toLowerCase();
+}
+
 /** A line item node → row. */
 export function lineItemFromGraphql(node: unknown, orderId: number): LineItemRow {
-  const l = gqlLineItemSchema.parse(node);
+  const f = lineField;
+  const l = f.object(node);
+  const price = f.money(l, 'originalUnitPriceSet');
+  const quantity = f.int(l, 'quantity');
+  if (price === null) throw new NodeShapeError('LineItem', 'originalUnitPriceSet', 'present');
+  if (quantity === null) throw new NodeShapeError('LineItem', 'quantity', 'present');
   return {
-    id: idFromGid(l.id),
+    id: f.id(l, 'id'),
     orderId,
-    productId: refId(l.product),
-    variantId: refId(l.variant),
-    title: l.title,
-    variantTitle: orNull(l.variantTitle),
-    sku: orNull(l.sku),
-    vendor: orNull(l.vendor),
-    quantity: l.quantity,
-    price: decimal(l.originalUnitPriceSet.shopMoney.amount),
-    totalDiscount: amount(l.totalDiscountSet),
-    taxable: orNull(l.taxable),
-    requiresShipping: orNull(l.requiresShipping),
-    fulfillableQuantity: orNull(l.unfulfilledQuantity),
-    fulfillmentStatus: null,
+    productId: f.ref(l, 'product'),
+    variantId: f.ref(l, 'variant'),
+    title: f.string(l, 'title'),
+    variantTitle: f.text(l, 'variantTitle'),
+    sku: f.text(l, 'sku'),
+    vendor: f.text(l, 'vendor'),
+    quantity,
+    price,
+    totalDiscount: f.money(l, 'totalDiscountSet'),
+    taxable: f.bool(l, 'taxable'),
+    requiresShipping: f.bool(l, 'requiresShipping'),
+    // Older selections (and pages stored by earlier versions) have unfulfilledQuantity only.
+    fulfillableQuantity: f.int(l, 'fulfillableQuantity') ?? f.int(l, 'unfulfilledQuantity'),
+    fulfillmentStatus: lineFulfillment(f.text(l, 'fulfillmentStatus')),
+  };
+}
+
+function transactionFromGraphql(node: unknown, orderId: number, currency: string): TransactionRow {
+  const f = transactionField;
+  const t = f.object(node);
+  const amountSet = f.object(t.amountSet, 'amountSet');
+  const money = f.object(amountSet.shopMoney, 'amountSet.shopMoney');
+  const amount = f.money(t, 'amountSet');
+  if (amount === null) throw new NodeShapeError('OrderTransaction', 'amountSet', 'present');
+  return {
+    id: f.id(t, 'id'),
+    orderId,
+    parentId: f.ref(t, 'parentTransaction'),
+    kind: f.string(t, 'kind').toLowerCase(),
+    status: f.string(t, 'status').toLowerCase(),
+    gateway: f.text(t, 'gateway'),
+    amount,
+    currency: f.text(money, 'currencyCode') ?? currency,
+    processedAt: f.time(t, 'processedAt') ?? f.time(t, 'createdAt'),
   };
 }
 
 /** An order node (+ its line item nodes) → row with line items and transactions. */
 export function orderFromGraphql(node: unknown, lineItemNodes: readonly unknown[] = []): OrderWithItems {
-  const o = gqlOrderSchema.parse(node);
-  const id = idFromGid(o.id);
-  const number = o.name ? /^\D*(\d+)\D*$/.exec(o.name) : null;
-  const transactions: TransactionRow[] = o.transactions.map((t) => ({
-    id: idFromGid(t.id),
-    orderId: id,
-    parentId: refId(t.parentTransaction),
-    kind: t.kind.toLowerCase(),
-    status: t.status.toLowerCase(),
-    gateway: orNull(t.gateway),
-    amount: decimal(t.amountSet.shopMoney.amount),
-    currency: t.amountSet.shopMoney.currencyCode ?? o.currencyCode,
-    processedAt: t.processedAt ?? t.createdAt ?? null,
-  }));
+  const f = orderField;
+  const o = f.object(node);
+  const id = f.id(o, 'id');
+  const name = f.text(o, 'name');
+  const number = name ? /^\D*(\d+)\D*$/.exec(name) : null;
+  const currency = f.string(o, 'currencyCode');
+  const createdAt = f.time(o, 'createdAt');
+  const updatedAt = f.time(o, 'updatedAt');
+  if (createdAt === null) throw new NodeShapeError('Order', 'createdAt', 'present');
+  if (updatedAt === null) throw new NodeShapeError('Order', 'updatedAt', 'present');
+  const transactions = o.transactions == null ? [] : o.transactions;
+  if (!Array.isArray(transactions)) throw new NodeShapeError('Order', 'transactions', 'a list');
   return {
     id,
-    name: orNull(o.name),
+    name,
     orderNumber: number ? Number(number[1]) : null,
-    email: orNull(o.email),
-    phone: orNull(o.phone),
-    customerId: refId(o.customer),
-    currency: o.currencyCode,
-    financialStatus: lower(o.displayFinancialStatus),
-    fulfillmentStatus: fulfillment(o.displayFulfillmentStatus),
-    cancelReason: lower(o.cancelReason),
-    cancelledAt: orNull(o.cancelledAt),
-    closedAt: orNull(o.closedAt),
-    processedAt: orNull(o.processedAt),
-    subtotalPrice: amount(o.subtotalPriceSet),
-    totalDiscounts: amount(o.totalDiscountsSet),
-    totalShipping: amount(o.totalShippingPriceSet),
-    totalTax: amount(o.totalTaxSet),
-    totalPrice: amount(o.totalPriceSet) ?? '0.00',
-    currentTotalPrice: amount(o.currentTotalPriceSet),
-    tags: o.tags,
-    note: orNull(o.note),
-    sourceName: orNull(o.sourceName),
-    test: o.test ?? false,
-    billingAddress: restAddress(o.billingAddress),
-    shippingAddress: restAddress(o.shippingAddress),
-    createdAt: o.createdAt,
-    updatedAt: o.updatedAt,
+    email: f.text(o, 'email'),
+    phone: f.text(o, 'phone'),
+    customerId: f.ref(o, 'customer'),
+    currency,
+    financialStatus: lower(f.text(o, 'displayFinancialStatus')),
+    fulfillmentStatus: fulfillment(f.text(o, 'displayFulfillmentStatus')),
+    cancelReason: lower(f.text(o, 'cancelReason')),
+    cancelledAt: f.time(o, 'cancelledAt'),
+    closedAt: f.time(o, 'closedAt'),
+    processedAt: f.time(o, 'processedAt'),
+    subtotalPrice: f.money(o, 'subtotalPriceSet'),
+    totalDiscounts: f.money(o, 'totalDiscountsSet'),
+    totalShipping: f.money(o, 'totalShippingPriceSet'),
+    totalTax: f.money(o, 'totalTaxSet'),
+    totalPrice: f.money(o, 'totalPriceSet') ?? '0.00',
+    currentTotalPrice: f.money(o, 'currentTotalPriceSet'),
+    tags: f.tags(o, 'tags'),
+    note: f.text(o, 'note'),
+    sourceName: f.text(o, 'sourceName'),
+    test: f.bool(o, 'test') ?? false,
+    billingAddress: f.address(o, 'billingAddress'),
+    shippingAddress: f.address(o, 'shippingAddress'),
+    createdAt,
+    updatedAt,
     lineItems: lineItemNodes.map((l) => lineItemFromGraphql(l, id)),
-    transactions,
+    transactions: transactions.map((t) => transactionFromGraphql(t, id, currency)),
   };
 }

@@ -3,39 +3,108 @@ import type { Resource } from './queries.ts';
 
 /*
  * The data API's text query (seed 003's `custom_query`), in the subset of Shopify's search syntax
- * that maps onto the mirror: terms joined by AND, `field:value`, `field:>value` (also >=, <, <=)
- * for times and numbers, `-term` / `NOT term` to negate, quotes for values with spaces, a
- * trailing `*` for a prefix, and bare words matched against the resource's text columns.
+ * that maps onto the mirror (https://shopify.dev/docs/api/usage/search-syntax): terms joined by
+ * AND (implicit or written), `OR` (binding looser than AND, as on Shopify), parentheses,
+ * `field:value`, `field:>value` (also >=, <, <=) for times and numbers, `-term` / `NOT term` /
+ * `-(…)` to negate, quotes for values with spaces, a trailing `*` for a prefix, and bare words
+ * matched against the resource's text columns.
  *   financial_status:paid  snowboard  tag:sale -status:cancelled  created_at:>=2024-01-01
+ *   financial_status:paid OR financial_status:refunded  (tag:vip OR tag:sale) -status:cancelled
  * Values always travel as bound parameters; only column names from the tables below reach SQL.
  */
 
-type Term = { field: string | null; op: '=' | '>' | '>=' | '<' | '<='; value: string; negate: boolean };
+type Term = { field: string | null; op: '=' | '>' | '>=' | '<' | '<='; value: string };
 
-const TOKEN = /(-)?(?:([a-z_]+):(>=|<=|>|<)?)?(?:"([^"]*)"|'([^']*)'|(\S+))/gi;
+/** A parsed query: terms under AND, OR and NOT. */
+export type SearchNode =
+  | { kind: 'term'; term: Term }
+  | { kind: 'and' | 'or'; items: SearchNode[] }
+  | { kind: 'not'; item: SearchNode };
 
-/** Splits a query into terms (no OR support: terms are ANDed, as Shopify does by default). */
-export function parseSearch(query: string): Term[] {
-  const terms: Term[] = [];
-  let negateNext = false;
+const TOKEN = /(-?)\(|\)|(-)?(?:([a-z_]+):(>=|<=|>|<)?)?(?:"([^"]*)"|'([^']*)'|([^\s()]+))/gi;
+/** Bounds on what one query may ask the database to evaluate. */
+const MAX_TERMS = 50;
+const MAX_DEPTH = 10;
+
+type Token =
+  | { kind: '('; negate: boolean }
+  | { kind: ')' }
+  | { kind: 'word'; term: Term; negate: boolean; bare: string | null };
+
+function tokenize(query: string): Token[] {
+  const tokens: Token[] = [];
   for (const m of query.matchAll(TOKEN)) {
-    const value = m[4] ?? m[5] ?? m[6] ?? '';
-    if (!m[2] && !m[1] && value === 'NOT') {
-      negateNext = true;
+    if (m[0] === '(' || m[0] === '-(') {
+      tokens.push({ kind: '(', negate: m[0] === '-(' });
       continue;
     }
-    if (!m[2] && (value === 'AND' || value === '')) continue;
-    if (!m[2] && value === 'OR')
-      throw badRequest('INVALID_QUERY', 'OR is not supported in the mirror query; use live=true');
-    terms.push({
-      field: m[2]?.toLowerCase() ?? null,
-      op: (m[3] as Term['op'] | undefined) ?? '=',
-      value,
-      negate: Boolean(m[1]) || negateNext,
+    if (m[0] === ')') {
+      tokens.push({ kind: ')' });
+      continue;
+    }
+    const value = m[5] ?? m[6] ?? m[7] ?? '';
+    const quoted = m[5] !== undefined || m[6] !== undefined;
+    tokens.push({
+      kind: 'word',
+      term: { field: m[3]?.toLowerCase() ?? null, op: (m[4] as Term['op'] | undefined) ?? '=', value },
+      negate: Boolean(m[2]),
+      // AND, OR and NOT are operators only when written bare (unquoted, no field, no minus).
+      bare: !m[3] && !m[2] && !quoted ? value : null,
     });
-    negateNext = false;
   }
-  return terms;
+  return tokens;
+}
+
+/** Parses a query (null when it has no terms); malformed queries are 400 INVALID_QUERY. */
+export function parseSearch(query: string): SearchNode | null {
+  const tokens = tokenize(query);
+  let pos = 0;
+  let terms = 0;
+  const invalid = (message: string) => badRequest('INVALID_QUERY', message);
+  const parseOr = (depth: number): SearchNode => {
+    if (depth > MAX_DEPTH) throw invalid(`The query nests deeper than ${MAX_DEPTH} levels`);
+    const items = [parseAnd(depth)];
+    while (pos < tokens.length) {
+      const t = tokens[pos];
+      if (t.kind !== 'word' || t.bare !== 'OR') break;
+      pos++;
+      items.push(parseAnd(depth));
+    }
+    return items.length === 1 ? items[0] : { kind: 'or', items };
+  };
+  const parseAnd = (depth: number): SearchNode => {
+    const items: SearchNode[] = [];
+    while (pos < tokens.length) {
+      const t = tokens[pos];
+      if (t.kind === ')' || (t.kind === 'word' && t.bare === 'OR')) break;
+      if (t.kind === 'word' && (t.bare === 'AND' || t.bare === '')) {
+        pos++;
+        continue;
+      }
+      items.push(parseUnary(depth));
+    }
+    if (items.length === 0) throw invalid('OR, AND and parentheses need a term on each side');
+    return items.length === 1 ? items[0] : { kind: 'and', items };
+  };
+  const parseUnary = (depth: number): SearchNode => {
+    const t = tokens[pos++];
+    if (t === undefined) throw invalid('NOT needs a term after it');
+    if (t.kind === 'word' && t.bare === 'NOT') return { kind: 'not', item: parseUnary(depth) };
+    if (t.kind === '(') {
+      const inner = parseOr(depth + 1);
+      if (tokens[pos]?.kind !== ')') throw invalid('Unbalanced parentheses');
+      pos++;
+      return t.negate ? { kind: 'not', item: inner } : inner;
+    }
+    if (t.kind === ')') throw invalid('Unbalanced parentheses');
+    if (++terms > MAX_TERMS) throw invalid(`The query has more than ${MAX_TERMS} terms`);
+    const node: SearchNode = { kind: 'term', term: t.term };
+    return t.negate ? { kind: 'not', item: node } : node;
+  };
+  if (tokens.every((t) => t.kind === 'word' && (t.bare === '' || t.bare === 'AND'))) return null;
+  const node = parseOr(0);
+  if (pos < tokens.length) throw invalid('Unbalanced parentheses');
+  return node;
 }
 
 type Kind = 'text' | 'lower' | 'time' | 'int' | 'tag' | 'special';
@@ -99,12 +168,23 @@ export function compileSearch(
   query: string,
   add: (value: unknown) => string,
 ): string | null {
-  const parts: string[] = [];
-  for (const term of parseSearch(query)) {
-    const sql = compileTerm(resource, term, add);
-    parts.push(term.negate ? `NOT coalesce(${sql}, false)` : sql);
-  }
-  return parts.length ? parts.map((p) => `(${p})`).join(' AND ') : null;
+  const node = parseSearch(query);
+  return node ? compileNode(resource, node, add, true) : null;
+}
+
+function compileNode(
+  resource: Resource,
+  node: SearchNode,
+  add: (value: unknown) => string,
+  top = false,
+): string {
+  if (node.kind === 'term') return `(${compileTerm(resource, node.term, add)})`;
+  if (node.kind === 'not') return `(NOT coalesce(${compileNode(resource, node.item, add)}, false))`;
+  const joined = node.items
+    .map((item) => compileNode(resource, item, add))
+    .join(` ${node.kind.toUpperCase()} `);
+  // The top-level AND keeps the flat shape `(a) AND (b)`; nested groups get their own parentheses.
+  return top && node.kind === 'and' ? joined : `(${joined})`;
 }
 
 function like(value: string): string {

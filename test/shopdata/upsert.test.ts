@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { customerStats } from '../../src/devtools/shopify-sim/customer-stats.ts';
+import { moneyString } from '../../src/devtools/shopify-sim/format.ts';
 import { generateCustomer, generateOrder, generateProduct } from '../../src/devtools/shopify-sim/generate.ts';
 import { customerToRest, orderToRest, productToRest } from '../../src/devtools/shopify-sim/rest.ts';
 import { createShopState } from '../../src/devtools/shopify-sim/shops.ts';
@@ -335,10 +337,13 @@ describe('REST payload mappers', () => {
     expect(mapped.variants[0].price).toMatch(/^\d+\.\d{2}$/);
 
     const c = generateCustomer(shop.ctx, 2);
-    expect(customerFromRest(customerToRest(c))).toMatchObject({
+    const stats = customerStats(shop, c.id);
+    expect(customerFromRest(customerToRest(c, shop))).toMatchObject({
       id: c.id,
       email: c.email,
       firstName: c.firstName,
+      ordersCount: stats.orders,
+      totalSpent: moneyString(stats.spentCents),
     });
 
     const o = generateOrder(shop.ctx, 3);

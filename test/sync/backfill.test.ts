@@ -76,6 +76,10 @@ describe('sync: backfill on install and the data API', () => {
       expect(
         mine.lineItems.map((l: any) => [l.id, l.price, l.quantity, l.sku, l.variantId, l.productId]),
       ).toEqual(theirs.lineItems.map((l) => [l.id, l.price, l.quantity, l.sku, l.variantId, l.productId]));
+      // Fulfilment per line: bulk (GraphQL) and webhook (REST) mappings agree.
+      expect(mine.lineItems.map((l: any) => [l.fulfillableQuantity, l.fulfillmentStatus])).toEqual(
+        theirs.lineItems.map((l) => [l.fulfillableQuantity, l.fulfillmentStatus]),
+      );
       const restOrder = stack.sim.readRecord(shop, 'orders', summary.id) as any;
       const refunds = restOrder.refunds.flatMap((r: any) => r.transactions.map((t: any) => t.id));
       for (const id of refunds) expect(mine.transactions.map((t: any) => t.id)).toContain(id);
@@ -106,6 +110,28 @@ describe('sync: backfill on install and the data API', () => {
         theirs.phone,
       ]);
       expect(c.defaultAddress?.city ?? null).toBe((theirs.defaultAddress as any)?.city ?? null);
+    }
+    // Order count and amount spent, from the bulk export, equal the webhook payload's and what the
+    // mirror holds (every order is mirrored here).
+    const all = await stack.api('GET', `/api/v1/tenants/${tenantId}/customers?limit=250`);
+    const byCustomer = new Map(
+      (
+        await stack.q<{ customer_id: string; n: string }>(
+          'SELECT customer_id, count(*) AS n FROM shop_orders WHERE tenant_id = $1 GROUP BY customer_id',
+          [tenantId],
+        )
+      ).map((r) => [Number(r.customer_id), Number(r.n)]),
+    );
+    expect(all.body.items.some((c: any) => c.ordersCount > 0)).toBe(true);
+    for (const c of all.body.items) {
+      const theirs = customerFromRest(stack.sim.readRecord(shop, 'customers', c.id));
+      expect([c.ordersCount, c.totalSpent, c.currency]).toEqual([
+        theirs.ordersCount,
+        theirs.totalSpent,
+        theirs.currency,
+      ]);
+      expect(c.ordersCount).toBe(byCustomer.get(c.id) ?? 0);
+      expect(c.totalSpent).toMatch(/^-?\d+\.\d{2}$/);
     }
   });
 
@@ -152,6 +178,25 @@ describe('sync: backfill on install and the data API', () => {
       `/api/v1/tenants/${tenantId}/orders?limit=250&q=-financial_status:paid`,
     );
     expect(negated.body.items.length).toBe(150 - Number(paid));
+
+    // OR against the mirror: the union of both statuses, each order once.
+    const [{ n: paidOrPending }] = await stack.q<{ n: string }>(
+      "SELECT count(*) AS n FROM shop_orders WHERE tenant_id = $1 AND financial_status IN ('paid', 'pending')",
+      [tenantId],
+    );
+    const either = await stack.api(
+      'GET',
+      `/api/v1/tenants/${tenantId}/orders?limit=250&q=${encodeURIComponent('financial_status:paid OR financial_status:pending')}`,
+    );
+    expect(either.status, either.text).toBe(200);
+    expect(either.body.items.length).toBe(Number(paidOrPending));
+    expect(new Set(either.body.items.map((o: any) => o.id)).size).toBe(either.body.items.length);
+    expect(either.body.items.every((o: any) => ['paid', 'pending'].includes(o.financialStatus))).toBe(true);
+    const grouped = await stack.api(
+      'GET',
+      `/api/v1/tenants/${tenantId}/orders?limit=250&q=${encodeURIComponent('-(financial_status:paid OR financial_status:pending)')}`,
+    );
+    expect(grouped.body.items.length).toBe(150 - Number(paidOrPending));
 
     // A bare word, like seed 003's `snowboard`: a word of some product's title.
     const all = await stack.api('GET', `/api/v1/tenants/${tenantId}/products?limit=250`);
@@ -206,6 +251,12 @@ describe('sync: backfill on install and the data API', () => {
       expect(live.status, live.text).toBe(200);
       expect(live.body.source).toBe('shopify');
       expect(live.body.item.firstName).toBe('Livia');
+      // The paginated (live) mapping carries the same order count and amount spent.
+      const rest = customerFromRest(stack.sim.readRecord(shop, 'customers', id));
+      expect([live.body.item.ordersCount, live.body.item.totalSpent]).toEqual([
+        rest.ordersCount,
+        rest.totalSpent,
+      ]);
       const after = await stack.api('GET', `/api/v1/tenants/${tenantId}/customers/${id}`);
       expect(after.body.item.note).toBe('fresh from Shopify');
 
@@ -218,6 +269,12 @@ describe('sync: backfill on install and the data API', () => {
       expect(liveList.body.items.length).toBe(5);
       expect(liveList.body.items.every((o: any) => o.financialStatus === 'paid')).toBe(true);
       expect(liveList.body.items[0].lineItems.length).toBeGreaterThan(0);
+      for (const o of liveList.body.items) {
+        const rest = orderFromRest(stack.sim.readRecord(shop, 'orders', o.id));
+        expect(o.lineItems.map((l: any) => [l.fulfillableQuantity, l.fulfillmentStatus])).toEqual(
+          rest.lineItems.map((l) => [l.fulfillableQuantity, l.fulfillmentStatus]),
+        );
+      }
       const next = await stack.api(
         'GET',
         `/api/v1/tenants/${tenantId}/orders?live=true&limit=5&q=financial_status:paid&cursor=${encodeURIComponent(liveList.body.nextCursor)}`,

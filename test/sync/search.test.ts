@@ -13,15 +13,45 @@ function compile(resource: 'products' | 'orders' | 'customers', query: string) {
 
 describe('sync: the data API text query', () => {
   it('parses Shopify search terms: fields, comparisons, negation, quotes', () => {
+    const term = (field: string | null, value: string, op = '=') => ({
+      kind: 'term',
+      term: { field, op, value },
+    });
     expect(
       parseSearch('financial_status:paid snowboard -tag:"gift card" created_at:>=2024-01-01 NOT vendor:acme'),
-    ).toEqual([
-      { field: 'financial_status', op: '=', value: 'paid', negate: false },
-      { field: null, op: '=', value: 'snowboard', negate: false },
-      { field: 'tag', op: '=', value: 'gift card', negate: true },
-      { field: 'created_at', op: '>=', value: '2024-01-01', negate: false },
-      { field: 'vendor', op: '=', value: 'acme', negate: true },
-    ]);
+    ).toEqual({
+      kind: 'and',
+      items: [
+        term('financial_status', 'paid'),
+        term(null, 'snowboard'),
+        { kind: 'not', item: term('tag', 'gift card') },
+        term('created_at', '2024-01-01', '>='),
+        { kind: 'not', item: term('vendor', 'acme') },
+      ],
+    });
+    // AND binds tighter than OR; parentheses group; a quoted "OR" is a word.
+    expect(parseSearch('a b OR c')).toEqual({
+      kind: 'or',
+      items: [{ kind: 'and', items: [term(null, 'a'), term(null, 'b')] }, term(null, 'c')],
+    });
+    expect(parseSearch('-(tag:x OR tag:y) "OR"')).toEqual({
+      kind: 'and',
+      items: [
+        { kind: 'not', item: { kind: 'or', items: [term('tag', 'x'), term('tag', 'y')] } },
+        term(null, 'OR'),
+      ],
+    });
+    expect(parseSearch('  ')).toBeNull();
+  });
+
+  it('compiles OR and groups for the mirror', () => {
+    expect(compile('orders', 'financial_status:paid OR financial_status:refunded')).toEqual({
+      sql: '((financial_status = lower($1)) OR (financial_status = lower($2)))',
+      params: ['paid', 'refunded'],
+    });
+    expect(compile('orders', '(tag:vip OR email:a@example.com) -status:cancelled').sql).toBe(
+      '((EXISTS (SELECT 1 FROM unnest(tags) t WHERE lower(t) = lower($1))) OR (lower(email) = lower($2))) AND (NOT coalesce((cancelled_at IS NOT NULL), false))',
+    );
   });
 
   it('binds every value as a parameter', () => {
@@ -38,18 +68,22 @@ describe('sync: the data API text query', () => {
     expect(compile('orders', 'created_at:<2025-01-01').sql).toBe('(shopify_created_at < $1::timestamptz)');
     expect(compile('orders', 'status:cancelled').sql).toBe('(cancelled_at IS NOT NULL)');
     expect(compile('orders', '-status:open').sql).toBe(
-      '(NOT coalesce(closed_at IS NULL AND cancelled_at IS NULL, false))',
+      '(NOT coalesce((closed_at IS NULL AND cancelled_at IS NULL), false))',
     );
     expect(compile('orders', '').sql).toBeNull();
   });
 
-  it('refuses unknown fields, bad values and OR with 400 INVALID_QUERY', () => {
+  it('refuses unknown fields, bad values and malformed queries with 400 INVALID_QUERY', () => {
     for (const [resource, query] of [
       ['orders', 'colour:red'],
       ['orders', 'created_at:>yesterday'],
       ['products', 'id:abc'],
       ['customers', 'email:>a'],
-      ['orders', 'paid OR refunded'],
+      ['orders', 'paid OR'],
+      ['orders', '(paid'],
+      ['orders', 'paid)'],
+      ['orders', 'NOT'],
+      ['orders', Array.from({ length: 51 }, (_, i) => `w${i}`).join(' OR ')],
     ] as const) {
       expect(() => compile(resource, query)).toThrow(
         expect.objectContaining({ code: 'INVALID_QUERY', status: 400 }),

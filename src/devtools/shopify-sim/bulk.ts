@@ -55,15 +55,26 @@ export type BulkState = {
   dir: Promise<string> | null;
   tasks: Set<Promise<void>>;
   closed: boolean;
+  /** Test hook: result downloads stall after this many lines until `released` resolves. */
+  downloadHold: { afterLines: number; released: Promise<void> } | null;
 };
 
 /** Creates empty bulk state; the temp directory is made on first use. */
 export function createBulkState(): BulkState {
-  return { ops: new Map(), currentByShop: new Map(), dir: null, tasks: new Set(), closed: false };
+  return {
+    ops: new Map(),
+    currentByShop: new Map(),
+    dir: null,
+    tasks: new Set(),
+    closed: false,
+    downloadHold: null,
+  };
 }
 
 type Plan = {
   key: string;
+  /** `"key":`, written before every value. */
+  keyJson: string;
   name: string;
   args: Record<string, unknown>;
   kind: 'leaf' | 'object' | 'list' | 'connection';
@@ -115,11 +126,13 @@ function planField(
 ): Plan {
   const name = node.name.value;
   const key = node.alias?.value ?? name;
-  if (name === '__typename') return { key, name, args: {}, kind: 'leaf', sub: [] };
+  if (name === '__typename')
+    return { key, keyJson: `${JSON.stringify(key)}:`, name, args: {}, kind: 'leaf', sub: [] };
   const def = parent.getFields()[name] as GraphQLField<unknown, unknown>;
   const args = getArgumentValues(def, node, {});
   const named = getNamedType(def.type);
-  if (isLeafType(named)) return { key, name, args, kind: 'leaf', sub: [] };
+  if (isLeafType(named))
+    return { key, keyJson: `${JSON.stringify(key)}:`, name, args, kind: 'leaf', sub: [] };
   if (isConnectionType(def.type)) {
     stats.connections++;
     stats.maxDepth = Math.max(stats.maxDepth, depth + 1);
@@ -132,13 +145,20 @@ function planField(
         `The parent 'node' field for a nested connection must select the 'id' field. Connection field: '${name}'`,
       );
     }
-    return { key, name, args, kind: 'connection', sub };
+    return { key, keyJson: `${JSON.stringify(key)}:`, name, args, kind: 'connection', sub };
   }
   const inner = isNonNullType(def.type) ? def.type.ofType : def.type;
   const sub = node.selectionSet
     ? compile(node.selectionSet, named as GraphQLObjectType, fragments, stats, depth)
     : [];
-  return { key, name, args, kind: isListType(inner) ? 'list' : 'object', sub };
+  return {
+    key,
+    keyJson: `${JSON.stringify(key)}:`,
+    name,
+    args,
+    kind: isListType(inner) ? 'list' : 'object',
+    sub,
+  };
 }
 
 /** The selection under `edges { node { … } }` or `nodes { … }` of a connection field. */
@@ -171,19 +191,28 @@ function resolve(view: any, plan: Plan): unknown {
   return typeof value === 'function' ? value.call(view, plan.args) : value;
 }
 
-function projectObject(view: any, plans: Plan[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
+/**
+ * One object's JSON text, written straight from the view: no intermediate object for
+ * JSON.stringify to walk again (a million-order export writes three million lines).
+ */
+function objectJson(view: any, plans: Plan[], parentId: string | null): string {
+  let out = '';
   for (const plan of plans) {
     if (plan.kind === 'connection') continue;
     const value = resolve(view, plan);
-    if (plan.kind === 'leaf' || value === null || value === undefined) out[plan.key] = value ?? null;
-    else if (plan.kind === 'object') out[plan.key] = projectObject(value, plan.sub);
-    else
-      out[plan.key] = (value as unknown[]).map((v) =>
-        v !== null && typeof v === 'object' ? projectObject(v, plan.sub) : v,
+    out += out ? `,${plan.keyJson}` : plan.keyJson;
+    if (value === null || value === undefined) out += 'null';
+    else if (plan.kind === 'leaf') out += JSON.stringify(value);
+    else if (plan.kind === 'object') out += objectJson(value, plan.sub, null);
+    else {
+      const items = (value as unknown[]).map((v) =>
+        v !== null && typeof v === 'object' ? objectJson(v, plan.sub, null) : JSON.stringify(v),
       );
+      out += `[${items.join(',')}]`;
+    }
   }
-  return out;
+  if (parentId !== null) out += `${out ? ',' : ''}"__parentId":${JSON.stringify(parentId)}`;
+  return `{${out}}`;
 }
 
 /** Children of a nested connection: every item, ignoring first/last as bulk operations do. */
@@ -196,13 +225,11 @@ function childrenOf(view: any, plan: Plan): unknown[] {
 
 /** Appends the JSONL lines of one object and its nested connections; returns lines written. */
 function emitLines(view: any, plans: Plan[], parentId: string | null, out: string[]): number {
-  const line = projectObject(view, plans);
-  if (parentId !== null) line.__parentId = parentId;
-  out.push(JSON.stringify(line));
+  out.push(objectJson(view, plans, parentId));
   let count = 1;
   for (const plan of plans) {
     if (plan.kind !== 'connection') continue;
-    const id = line.id as string;
+    const id = view.id as string;
     for (const child of childrenOf(view, plan)) count += emitLines(child, plan.sub, id, out);
   }
   return count;
@@ -376,6 +403,39 @@ export function cancelBulk(ctx: Ctx, id: number): BulkOp | null {
   if (!op || op.shop !== ctx.shop.domain) return null;
   if (op.status === 'CREATED' || op.status === 'RUNNING') op.status = 'CANCELING';
   return op;
+}
+
+/**
+ * A result file's bytes; with a download hold, the stream stops after the hold's line count until
+ * it is released (a stalled transfer, so a test can kill a client at a known point).
+ */
+export async function* bulkFileChunks(
+  chunks: AsyncIterable<Buffer>,
+  hold: BulkState['downloadHold'],
+): AsyncGenerator<Buffer> {
+  let lines = 0;
+  let waiting = hold !== null;
+  for await (const chunk of chunks) {
+    if (!waiting || !hold) {
+      yield chunk;
+      continue;
+    }
+    let at = -1;
+    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) {
+      if (++lines === hold.afterLines) {
+        at = i + 1;
+        break;
+      }
+    }
+    if (at === -1) {
+      yield chunk;
+      continue;
+    }
+    yield chunk.subarray(0, at);
+    await hold.released;
+    waiting = false;
+    if (at < chunk.length) yield chunk.subarray(at);
+  }
 }
 
 /** Waits for running exports and deletes their files. */

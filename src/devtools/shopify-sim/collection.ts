@@ -21,6 +21,8 @@ export type Collection<R extends AnyRec> = {
   /** Next index for a record created through the control API. */
   nextIndex: number;
   overlay: Map<number, R | null>;
+  /** Bumped by every write (caches derived from the records compare it). */
+  version: number;
   /** Cached sorted views of the overlay, rebuilt after a write. */
   sortedIndexes: number[] | null;
   byUpdated: R[] | null;
@@ -44,6 +46,7 @@ export function createCollection<R extends AnyRec>(
     generated,
     nextIndex: generated,
     overlay: new Map(),
+    version: 0,
     sortedIndexes: null,
     byUpdated: null,
   };
@@ -71,6 +74,7 @@ export function liveCount(c: Collection<AnyRec>): number {
 export function putRecord<R extends AnyRec>(c: Collection<R>, rec: R): void {
   c.overlay.set(rec.index, rec);
   if (rec.index >= c.nextIndex) c.nextIndex = rec.index + 1;
+  c.version++;
   c.sortedIndexes = null;
   c.byUpdated = null;
 }
@@ -78,6 +82,7 @@ export function putRecord<R extends AnyRec>(c: Collection<R>, rec: R): void {
 /** Marks a record deleted. */
 export function deleteRecord(c: Collection<AnyRec>, index: number): void {
   c.overlay.set(index, null);
+  c.version++;
   c.sortedIndexes = null;
   c.byUpdated = null;
 }

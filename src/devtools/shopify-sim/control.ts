@@ -106,7 +106,7 @@ function restRecord(
 ): Record<string, unknown> | null {
   if (!rec) return null;
   if (kind === 'product') return productToRest(rec as ProductRec);
-  if (kind === 'customer') return customerToRest(rec as CustomerRec);
+  if (kind === 'customer') return customerToRest(rec as CustomerRec, shop);
   const o = rec as OrderRec;
   const customer =
     o.customerId === null ? null : (findRecord(shop, 'customer', o.customerId) as CustomerRec | null);

@@ -45,9 +45,25 @@ export function parseMoney(value: string): number | null {
   return match[1] ? -cents : cents;
 }
 
+const DAY_MS = 86_400_000;
+/** 'YYYY-MM-DDT' by day number: a million-order export formats ~10 times per order. */
+const DAY_PREFIX = new Map<number, string>();
+
 /** GraphQL DateTime: ISO-8601 in UTC without milliseconds, e.g. 2024-03-01T12:00:00Z. */
 export function isoTime(ms: number): string {
-  return `${new Date(ms).toISOString().slice(0, 19)}Z`;
+  const day = Math.floor(ms / DAY_MS);
+  let prefix = DAY_PREFIX.get(day);
+  if (prefix === undefined) {
+    const iso = new Date(day * DAY_MS).toISOString();
+    // Years outside 0000–9999 have another shape: leave them to Date.
+    if (iso.length !== 24) return `${new Date(ms).toISOString().slice(0, 19)}Z`;
+    prefix = iso.slice(0, 11);
+    if (DAY_PREFIX.size < 100_000) DAY_PREFIX.set(day, prefix);
+  }
+  const seconds = Math.floor((ms - day * DAY_MS) / 1000);
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  return `${prefix}${pad2(h)}:${pad2(m)}:${pad2(seconds % 60)}Z`;
 }
 
 /** REST/webhook time: the shop's offset is always UTC here, e.g. 2024-03-01T12:00:00+00:00. */

@@ -104,8 +104,29 @@ function pickTags(rng: Rng, max: number): string[] {
   return tags.sort();
 }
 
-/** Generates product i in full (variants, inventory, images, tags). */
-export function generateProduct(ctx: GenContext, index: number): ProductRec {
+/** What order lines need of a product; the first draws of its generator, so cheap to make alone. */
+type ProductCore = {
+  id: number;
+  rng: Rng;
+  createdAt: number;
+  updatedAt: number;
+  kind: (typeof PRODUCT_TYPES)[number];
+  title: string;
+  vendor: string;
+  variants: VariantRec[];
+};
+
+const SKU_SUFFIX = new Map<string, string>();
+function skuSuffix(optionValue: string): string {
+  let suffix = SKU_SUFFIX.get(optionValue);
+  if (suffix === undefined) {
+    suffix = slug(optionValue).toUpperCase();
+    SKU_SUFFIX.set(optionValue, suffix);
+  }
+  return suffix;
+}
+
+function productCore(ctx: GenContext, index: number): ProductCore {
   const rng = recordRng(ctx, 'product', index);
   const [createdAt, updatedAt] = timesFrom(ctx, 'product', index, rng.next(), rng.next());
   const kind = rng.pick(PRODUCT_TYPES);
@@ -128,7 +149,7 @@ export function generateProduct(ctx: GenContext, index: number): ProductRec {
       id: childId('ProductVariant', ctx.offset, index, k),
       position: k + 1,
       title: optionValue,
-      sku: `${code}-${index + 1}-${slug(optionValue).toUpperCase()}`,
+      sku: `${code}-${index + 1}-${skuSuffix(optionValue)}`,
       barcode: String(400000000000 + ((mix32(ctx.hash, index * 8 + k) % 99999999) + 1)),
       priceCents,
       compareAtCents: rng.chance(0.2) ? priceCents + 500 + rng.int(20) * 100 : null,
@@ -139,6 +160,21 @@ export function generateProduct(ctx: GenContext, index: number): ProductRec {
       grams,
     });
   }
+  return {
+    id: recordId('Product', ctx.offset, index),
+    rng,
+    createdAt,
+    updatedAt,
+    kind,
+    title,
+    vendor,
+    variants,
+  };
+}
+
+/** Generates product i in full (variants, inventory, images, tags). */
+export function generateProduct(ctx: GenContext, index: number): ProductRec {
+  const { rng, createdAt, updatedAt, kind, title, vendor, variants } = productCore(ctx, index);
   const statusRoll = rng.next();
   const status = statusRoll < 0.85 ? 'ACTIVE' : statusRoll < 0.95 ? 'DRAFT' : 'ARCHIVED';
   const tags = pickTags(rng, 3);
@@ -224,8 +260,10 @@ export function generateCustomer(ctx: GenContext, index: number): CustomerRec {
 
 // Caches only pay off when everything fits: a thrashing cache promotes short-lived records to the
 // old generation, which is what grows the heap (and RSS) during a 1M-order export.
-function productFor(ctx: GenContext, index: number): ProductRec {
-  if (ctx.counts.product > CACHE_LIMIT) return generateProduct(ctx, index);
+function productFor(ctx: GenContext, index: number): ProductRec | ProductCore {
+  // Order lines read only the first facts (id, title, vendor, variants): the rest of a product (tags,
+  // handle, images, status) is not drawn for them.
+  if (ctx.counts.product > CACHE_LIMIT) return productCore(ctx, index);
   let product = ctx.productCache.get(index);
   if (product === undefined) {
     product = generateProduct(ctx, index);

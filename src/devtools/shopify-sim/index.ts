@@ -108,6 +108,11 @@ export type ShopifySim = {
   setAppWebhook(topic: string, uri: string | null): void;
   throttleStatus(shop: string): ReturnType<typeof control.bucketStatus>;
   setBucket(shop: string, currentlyAvailable: number): ReturnType<typeof control.setBucket>;
+  /**
+   * Test hook: bulk result downloads started from now on stall after `afterLines` lines until the
+   * returned function is called (e.g. to kill a syncing process at a known point).
+   */
+  holdBulkDownloads(afterLines: number): () => void;
 };
 
 /** Starts the simulator and resolves once it listens. */
@@ -196,6 +201,17 @@ export async function startShopifySim(options: ShopifySimOptions): Promise<Shopi
     setAppWebhook: (topic, uri) => control.setAppWebhook(rt, topic, uri),
     throttleStatus: (shop) => control.bucketStatus(rt, shop),
     setBucket: (shop, available) => control.setBucket(rt, shop, available),
+    holdBulkDownloads(afterLines) {
+      let release = () => {};
+      const released = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      rt.bulk.downloadHold = { afterLines, released };
+      return () => {
+        rt.bulk.downloadHold = null;
+        release();
+      };
+    },
   };
   return handle;
 }

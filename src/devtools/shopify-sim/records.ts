@@ -201,7 +201,7 @@ const TOPIC_PREFIX: Record<Kind, string> = { product: 'products', customer: 'cus
 
 function restOf(shop: ShopState, kind: Kind, rec: AnyRec): Record<string, unknown> {
   if (kind === 'product') return productToRest(rec as ProductRec);
-  if (kind === 'customer') return customerToRest(rec as CustomerRec);
+  if (kind === 'customer') return customerToRest(rec as CustomerRec, shop);
   return orderToRest(rec as OrderRec, customerOf(shop, rec as OrderRec));
 }
 

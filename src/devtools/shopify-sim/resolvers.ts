@@ -55,7 +55,7 @@ export function nodeById(ctx: Ctx, id: string): unknown {
     case 'Customer': {
       requireScope(ctx, 'read_customers', 'node');
       const rec = customerRecById(ctx, parsed.id);
-      return rec ? new CustomerView(rec) : null;
+      return rec ? new CustomerView(rec, ctx.shop) : null;
     }
     case 'Order': {
       requireScope(ctx, 'read_orders', 'node');
@@ -134,7 +134,7 @@ export const queryRoot = {
     requireScope(ctx, 'read_customers', 'customer');
     const id = numericId(args.id, 'Customer');
     const rec = id === null ? null : customerRecById(ctx, id);
-    return rec ? new CustomerView(rec) : null;
+    return rec ? new CustomerView(rec, ctx.shop) : null;
   },
   customers: (args: Args, ctx: Ctx) => listPage(ctx, 'customers', args),
   customersCount: (args: Args, ctx: Ctx) => {

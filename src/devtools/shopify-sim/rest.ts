@@ -2,6 +2,7 @@
  * REST-style JSON shapes used as webhook payloads (webhooks keep the REST resource format).
  * https://shopify.dev/docs/api/webhooks?reference=toml (topic payload examples)
  */
+import { customerStats } from './customer-stats.ts';
 import { gid, moneyString, restTime } from './format.ts';
 import type { ShopState } from './shops.ts';
 import type { AddressRec, CustomerRec, LineItemRec, OrderRec, ProductRec } from './types.ts';
@@ -93,7 +94,8 @@ export function productToRest(p: ProductRec) {
 }
 
 /** REST customer, as in customers/* payloads. */
-export function customerToRest(c: CustomerRec) {
+export function customerToRest(c: CustomerRec, shop: ShopState) {
+  const stats = customerStats(shop, c.id);
   return {
     id: c.id,
     email: c.email,
@@ -108,7 +110,9 @@ export function customerToRest(c: CustomerRec) {
     tax_exempt: c.taxExempt,
     phone: c.phone,
     tags: c.tags.join(', '),
-    currency: null,
+    orders_count: stats.orders,
+    total_spent: moneyString(stats.spentCents),
+    currency: shop.currency,
     addresses: [{ id: c.id, customer_id: c.id, default: true, ...address(c.address) }],
     admin_graphql_api_id: gid('Customer', c.id),
     default_address: { id: c.id, customer_id: c.id, default: true, ...address(c.address) },

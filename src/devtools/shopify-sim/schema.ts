@@ -159,6 +159,8 @@ type Customer implements Node {
   note: String
   verifiedEmail: Boolean!
   taxExempt: Boolean!
+  numberOfOrders: UnsignedInt64!
+  amountSpent: MoneyV2!
   createdAt: DateTime!
   updatedAt: DateTime!
   defaultAddress: MailingAddress
@@ -180,6 +182,8 @@ type LineItem implements Node {
   quantity: Int!
   currentQuantity: Int!
   unfulfilledQuantity: Int!
+  fulfillableQuantity: Int!
+  fulfillmentStatus: String!
   sku: String
   vendor: String
   variantTitle: String

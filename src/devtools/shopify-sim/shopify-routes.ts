@@ -1,7 +1,9 @@
 /** The Shopify-facing HTTP surface: OAuth, Admin GraphQL and bulk result files. */
 import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { handleGraphql, httpChaos, type Runtime } from './admin-api.ts';
+import { bulkFileChunks } from './bulk.ts';
 import { accessToken, authorize } from './oauth.ts';
 import { normalizeShop } from './shops.ts';
 
@@ -54,6 +56,6 @@ export function registerShopifyRoutes(app: FastifyInstance, rt: Runtime): void {
     return reply
       .type('application/jsonl')
       .header('Content-Length', String(op.fileSize))
-      .send(createReadStream(op.file));
+      .send(Readable.from(bulkFileChunks(createReadStream(op.file), rt.bulk.downloadHold)));
   });
 }

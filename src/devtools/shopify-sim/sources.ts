@@ -111,7 +111,7 @@ export function listSource(ctx: Ctx, field: ListField, args: ListArgs): Source<u
       args,
       pred,
       ['created_at'],
-      (c: CustomerRec) => new CustomerView(c),
+      (c: CustomerRec) => new CustomerView(c, ctx.shop),
     ) as Source<unknown>;
   }
   if (field === 'orders') {

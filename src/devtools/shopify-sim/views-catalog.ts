@@ -155,18 +155,33 @@ export class ImageView {
 export class VariantView {
   readonly __typename = 'ProductVariant';
   readonly ctx: Ctx;
-  readonly p: ProductRec;
-  readonly v: VariantRec;
-  constructor(ctx: Ctx, p: ProductRec, v: VariantRec) {
+  readonly numericId: number;
+  private loaded: { p: ProductRec; v: VariantRec } | null;
+  constructor(ctx: Ctx, p: ProductRec | null, v: VariantRec | { id: number }) {
     this.ctx = ctx;
-    this.p = p;
-    this.v = v;
+    this.numericId = v.id;
+    this.loaded = p ? { p, v: v as VariantRec } : null;
+  }
+  /** Loaded on first use: an order line's `variant { id }` needs no product generated. */
+  private get record() {
+    if (!this.loaded) {
+      const view = variantById(this.ctx, this.numericId);
+      if (!view) throw new Error(`variant ${this.numericId} vanished`);
+      this.loaded = { p: view.p, v: view.v };
+    }
+    return this.loaded;
+  }
+  get p(): ProductRec {
+    return this.record.p;
+  }
+  get v(): VariantRec {
+    return this.record.v;
   }
   get id() {
-    return gid('ProductVariant', this.v.id);
+    return gid('ProductVariant', this.numericId);
   }
   get legacyResourceId() {
-    return String(this.v.id);
+    return String(this.numericId);
   }
   get title() {
     return this.v.title;

@@ -3,9 +3,11 @@ import { getRecord } from './collection.ts';
 import { type PageArgs, pageFromArray } from './connection.ts';
 import { type Ctx, requireScope } from './context.ts';
 import { decimalString, gid, isoTime } from './format.ts';
+import { customerStats } from './customer-stats.ts';
 import { recordIndex } from './ids.ts';
+import type { ShopState } from './shops.ts';
 import type { AddressRec, CustomerRec, LineItemRec, OrderRec, TransactionRec } from './types.ts';
-import { ProductView, variantById } from './views-catalog.ts';
+import { ProductView, VariantView, variantById } from './views-catalog.ts';
 
 /** A MoneyBag with the same amount in shop and presentment currency. */
 export function moneyBag(cents: number, currencyCode: string) {
@@ -39,8 +41,20 @@ export function addressView(a: AddressRec | null, ownerId: number) {
 export class CustomerView {
   readonly __typename = 'Customer';
   readonly c: CustomerRec;
-  constructor(c: CustomerRec) {
+  readonly shop: ShopState;
+  constructor(c: CustomerRec, shop: ShopState) {
     this.c = c;
+    this.shop = shop;
+  }
+  get numberOfOrders() {
+    // UnsignedInt64 is a string in JSON.
+    return String(customerStats(this.shop, this.c.id).orders);
+  }
+  get amountSpent() {
+    return {
+      amount: decimalString(customerStats(this.shop, this.c.id).spentCents),
+      currencyCode: this.shop.currency,
+    };
   }
   get id() {
     return gid('Customer', this.c.id);
@@ -129,6 +143,13 @@ export class LineItemView {
   get unfulfilledQuantity() {
     return this.l.fulfillableQuantity;
   }
+  get fulfillableQuantity() {
+    return this.l.fulfillableQuantity;
+  }
+  /** Deprecated on Shopify but still served: "fulfilled", "partial" or "unfulfilled". */
+  get fulfillmentStatus() {
+    return this.l.fulfillmentStatus ?? 'unfulfilled';
+  }
   get sku() {
     return this.l.sku;
   }
@@ -170,6 +191,13 @@ export class LineItemView {
   get variant() {
     if (this.l.variantId === null) return null;
     requireScope(this.ctx, 'read_products', 'variant');
+    const products = this.ctx.shop.products;
+    const index =
+      this.l.productId === null ? -1 : recordIndex('Product', this.ctx.shop.ctx.offset, this.l.productId);
+    // A generated product nobody changed still has the variant the line was made from: it loads
+    // lazily (like `product`); a changed or deleted product is looked up now.
+    if (index >= 0 && index < products.generated && !products.overlay.has(index))
+      return new VariantView(this.ctx, null, { id: this.l.variantId });
     return variantById(this.ctx, this.l.variantId);
   }
 }
@@ -295,7 +323,7 @@ export class OrderView {
     if (this.o.customerId === null) return null;
     requireScope(this.ctx, 'read_customers', 'customer');
     const rec = customerRecById(this.ctx, this.o.customerId);
-    return rec ? new CustomerView(rec) : null;
+    return rec ? new CustomerView(rec, this.ctx.shop) : null;
   }
   get shippingAddress() {
     return addressView(this.o.shippingAddress, this.o.id);

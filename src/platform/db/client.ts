@@ -1,10 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { PGlite, type Transaction as PGliteTransaction } from '@electric-sql/pglite';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import pg from 'pg';
+import { from as copyFromStream } from 'pg-copy-streams';
 
 /** Drizzle over either engine; the SQL dialect is PostgreSQL in both cases. */
 export type Db = PgDatabase<PgQueryResultHKT>;
@@ -15,8 +18,15 @@ export type QueryFn = <Row = Record<string, unknown>>(
   params?: unknown[],
 ) => Promise<{ rows: Row[] }>;
 
-/** One open transaction: Drizzle for queries, `query` for SQL that reads best as SQL. */
-export type Tx = { db: Db; query: QueryFn };
+/**
+ * One open transaction: Drizzle for queries, `query` for SQL that reads best as SQL, and on
+ * PostgreSQL `copyFrom` (`COPY … FROM STDIN` fed with text chunks) for bulk loads.
+ */
+export type Tx = {
+  db: Db;
+  query: QueryFn;
+  copyFrom?: (copySql: string, chunks: Iterable<string>) => Promise<void>;
+};
 
 /** The role tenant-scoped transactions switch to; row-level security applies to it. */
 export const APP_ROLE = 'storeops_app';
@@ -76,7 +86,9 @@ async function openPostgres(connectionString: string, max: number): Promise<Data
       await client.query('BEGIN');
       const txQuery: QueryFn = async (text, params) => client.query(text, params as unknown[]) as any;
       if (tenantId) await enterTenant(txQuery, tenantId);
-      const result = await fn({ db: drizzlePg({ client }) as unknown as Db, query: txQuery });
+      const copyFrom = (copySql: string, chunks: Iterable<string>) =>
+        pipeline(Readable.from(chunks), client.query(copyFromStream(copySql)));
+      const result = await fn({ db: drizzlePg({ client }) as unknown as Db, query: txQuery, copyFrom });
       await client.query('COMMIT');
       return result;
     } catch (error) {
