@@ -167,6 +167,10 @@ export function createJobs(deps: { database: Database; logger: Logger; metrics: 
       await boss.start();
       await grantJobTablesToAppRole(database);
       await createQueues();
+      // pg-boss looks a queue up the first time something is sent to it (outside any transaction)
+      // and caches it. On PGlite's single connection that lookup would wait forever behind the
+      // caller's open transaction (send with `tx`), so every queue is read once here instead.
+      for (const def of definitions.values()) await boss.getQueueStats(def.name);
       if (options.work) {
         for (const def of definitions.values()) {
           const concurrency = Math.max(1, def.concurrency ?? 1);

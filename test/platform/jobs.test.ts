@@ -194,3 +194,26 @@ describe('jobs', () => {
     expect(rows[0].state).toBe('completed');
   });
 });
+
+describe('jobs in a process that does not work them (serve --role api)', () => {
+  it('sends inside a transaction on a queue created at start', async () => {
+    // Regression: on PGlite pg-boss's first look-up of a new queue waited behind the open
+    // transaction on the one connection, so an install callback hung in `--role api`.
+    const apiJobs = createJobs({ database, logger: createLogger({ level: 'silent' }), metrics });
+    apiJobs.define({ name: 'test.api-only', schema: z.object({ n: z.number() }), handler: async () => {} });
+    await apiJobs.start({ work: false });
+    try {
+      const sent = database.transaction((tx) => apiJobs.send('test.api-only', { n: 1 }, { tx }));
+      const hung = new Promise((_, reject) =>
+        setTimeout(() => reject(new Error('send in a transaction did not return within 15 s')), 15_000),
+      );
+      expect(await Promise.race([sent, hung])).toEqual(expect.any(String));
+      const { rows } = await database.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pgboss.job WHERE name = 'test.api-only'`,
+      );
+      expect(rows[0].n).toBe(1);
+    } finally {
+      await apiJobs.stop(1000);
+    }
+  });
+});
