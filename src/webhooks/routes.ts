@@ -86,6 +86,68 @@ export function registerWebhookRoutes(
       events.map((e) => ({ id: e.id, topic: e.topic })),
     );
 
+  /** One page of the event log (newest first) with the cursor of the next. */
+  async function eventPage(
+    request: FastifyRequest,
+    filter: Parameters<typeof listEvents>[2],
+    limit: number,
+    cursor: string | undefined,
+  ) {
+    const tenantId = tenantOf(request);
+    const before = decodeCursor<{ before: number }>(cursor)?.before;
+    const page = await request.auth.withTenant((tx) =>
+      listEvents(tx, tenantId, filter, { limit, before: typeof before === 'number' ? before : undefined }),
+    );
+    const last = page.events.at(-1);
+    return {
+      events: page.events as z.infer<typeof eventSummarySchema>[],
+      nextCursor: page.more && last ? encodeCursor({ before: last.id }) : null,
+    };
+  }
+
+  /** Queues every matching event again (replay or redrive) and tells the processor. */
+  async function requeueAll(
+    request: FastifyRequest,
+    tenantId: string,
+    filter: Parameters<typeof requeueMatching>[2],
+    trigger: 'replay' | 'redrive',
+    limit: number,
+  ) {
+    const result = await request.auth.withTenant((tx) =>
+      requeueMatching(tx, tenantId, filter, trigger, limit),
+    );
+    deps.requeued(tenantId, result.queued);
+    return {
+      queued: result.queued.length,
+      eventIds: result.queued.map((e) => e.id),
+      limitReached: result.limitReached,
+    };
+  }
+
+  /** `POST …/:event/replay|redrive`: queues one event again. */
+  function requeueOneRoute(url: string, summary: string, trigger: 'replay' | 'redrive') {
+    app.post(
+      url,
+      {
+        config: { access: REPLAY },
+        schema: {
+          tags: ['events'],
+          summary,
+          params: eventParams,
+          response: { 202: eventSummarySchema, 409: errorEnvelopeSchema, ...errors },
+        },
+      },
+      async (request, reply) => {
+        const tenantId = tenantOf(request);
+        const event = await request.auth.withTenant((tx) =>
+          requeueEvent(tx, tenantId, request.params.event, trigger),
+        );
+        requeuedChanges(tenantId, [event]);
+        return reply.status(202).send(event as z.infer<typeof eventSummarySchema>);
+      },
+    );
+  }
+
   app.get(
     `${base}/events`,
     {
@@ -99,17 +161,8 @@ export function registerWebhookRoutes(
       },
     },
     async (request) => {
-      const tenantId = tenantOf(request);
       const { limit, cursor, ...filter } = request.query;
-      const before = decodeCursor<{ before: number }>(cursor)?.before;
-      const page = await request.auth.withTenant((tx) =>
-        listEvents(tx, tenantId, filter, { limit, before: typeof before === 'number' ? before : undefined }),
-      );
-      const last = page.events.at(-1);
-      return {
-        events: page.events as z.infer<typeof eventSummarySchema>[],
-        nextCursor: page.more && last ? encodeCursor({ before: last.id }) : null,
-      };
+      return eventPage(request, filter, limit, cursor);
     },
   );
 
@@ -203,25 +256,10 @@ export function registerWebhookRoutes(
     },
   );
 
-  app.post(
+  requeueOneRoute(
     `${base}/events/:event/replay`,
-    {
-      config: { access: REPLAY },
-      schema: {
-        tags: ['events'],
-        summary: 'Replay one event: apply it again through the same idempotent handlers',
-        params: eventParams,
-        response: { 202: eventSummarySchema, 409: errorEnvelopeSchema, ...errors },
-      },
-    },
-    async (request, reply) => {
-      const tenantId = tenantOf(request);
-      const event = await request.auth.withTenant((tx) =>
-        requeueEvent(tx, tenantId, request.params.event, 'replay'),
-      );
-      requeuedChanges(tenantId, [event]);
-      return reply.status(202).send(event as z.infer<typeof eventSummarySchema>);
-    },
+    'Replay one event: apply it again through the same idempotent handlers',
+    'replay',
   );
 
   app.post(
@@ -239,15 +277,7 @@ export function registerWebhookRoutes(
     async (request, reply) => {
       const tenantId = tenantOf(request);
       const { limit, ...filter } = request.body;
-      const result = await request.auth.withTenant((tx) =>
-        requeueMatching(tx, tenantId, filter, 'replay', limit),
-      );
-      deps.requeued(tenantId, result.queued);
-      return reply.status(202).send({
-        queued: result.queued.length,
-        eventIds: result.queued.map((e) => e.id),
-        limitReached: result.limitReached,
-      });
+      return reply.status(202).send(await requeueAll(request, tenantId, filter, 'replay', limit));
     },
   );
 
@@ -264,44 +294,15 @@ export function registerWebhookRoutes(
       },
     },
     async (request) => {
-      const tenantId = tenantOf(request);
       const { limit, cursor, topic } = request.query;
-      const before = decodeCursor<{ before: number }>(cursor)?.before;
-      const page = await request.auth.withTenant((tx) =>
-        listEvents(
-          tx,
-          tenantId,
-          { topic, status: ['dead'] },
-          { limit, before: typeof before === 'number' ? before : undefined },
-        ),
-      );
-      const last = page.events.at(-1);
-      return {
-        events: page.events as z.infer<typeof eventSummarySchema>[],
-        nextCursor: page.more && last ? encodeCursor({ before: last.id }) : null,
-      };
+      return eventPage(request, { topic, status: ['dead'] }, limit, cursor);
     },
   );
 
-  app.post(
+  requeueOneRoute(
     `${base}/dead-letters/:event/redrive`,
-    {
-      config: { access: REPLAY },
-      schema: {
-        tags: ['events'],
-        summary: 'Redrive one dead letter: queue it for new attempts',
-        params: eventParams,
-        response: { 202: eventSummarySchema, 409: errorEnvelopeSchema, ...errors },
-      },
-    },
-    async (request, reply) => {
-      const tenantId = tenantOf(request);
-      const event = await request.auth.withTenant((tx) =>
-        requeueEvent(tx, tenantId, request.params.event, 'redrive'),
-      );
-      requeuedChanges(tenantId, [event]);
-      return reply.status(202).send(event as z.infer<typeof eventSummarySchema>);
-    },
+    'Redrive one dead letter: queue it for new attempts',
+    'redrive',
   );
 
   app.post(
@@ -319,15 +320,7 @@ export function registerWebhookRoutes(
     async (request, reply) => {
       const tenantId = tenantOf(request);
       const { limit, topic } = request.body;
-      const result = await request.auth.withTenant((tx) =>
-        requeueMatching(tx, tenantId, { topic }, 'redrive', limit),
-      );
-      deps.requeued(tenantId, result.queued);
-      return reply.status(202).send({
-        queued: result.queued.length,
-        eventIds: result.queued.map((e) => e.id),
-        limitReached: result.limitReached,
-      });
+      return reply.status(202).send(await requeueAll(request, tenantId, { topic }, 'redrive', limit));
     },
   );
 
