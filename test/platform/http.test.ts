@@ -35,6 +35,26 @@ describe('health, readiness and metrics', () => {
     expect(bogus.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  it('writes one access-log line per request, secret query values redacted; probes and webhooks none', async () => {
+    await server.fetch('/no-such-page?state=s3cr3t-state&page=2', {
+      headers: { 'x-request-id': 'access-log-1' },
+    });
+    await server.fetch('/health', { headers: { 'x-request-id': 'access-log-3' } });
+    await server.fetch('/webhooks', {
+      method: 'POST',
+      headers: { 'x-request-id': 'access-log-2' },
+      body: '{}',
+    });
+    const lines = server.logs.lines.map((l) => JSON.parse(l) as Record<string, any>);
+    const page = lines.filter((l) => l.reqId === 'access-log-1' && l.msg === 'request');
+    expect(page).toHaveLength(1);
+    expect(page[0]).toMatchObject({ method: 'GET', statusCode: 404 });
+    expect(page[0].url).toBe('/no-such-page?state=%5BRedacted%5D&page=2');
+    expect(server.logs.text()).not.toContain('s3cr3t-state');
+    for (const quiet of ['access-log-2', 'access-log-3'])
+      expect(lines.filter((l) => l.reqId === quiet && l.msg === 'request')).toEqual([]);
+  });
+
   it('sends security headers', async () => {
     const res = await server.fetch('/health');
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');

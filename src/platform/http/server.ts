@@ -71,6 +71,8 @@ export async function createHttpServer(deps: {
       { method: request.method, route, status_code: String(reply.statusCode) },
       reply.elapsedTime / 1000,
     );
+    // Routes logging at warn (the webhook intake) skip building the line at all.
+    if (!(request.log as Logger).isLevelEnabled('info')) return;
     request.log.info(
       {
         method: request.method,
