@@ -14,7 +14,7 @@
  */
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -32,6 +32,10 @@ if (process.argv.includes('--serve')) {
     plan: 'standard',
   });
   process.send?.({ url: served.url, adminUrlTemplate: served.adminUrlTemplate });
+  // The simulator's CPU time on request: the bench splits the backfill's cost by process.
+  process.on('message', (m) => {
+    if (m === 'cpu') process.send?.({ cpu: process.cpuUsage() });
+  });
   process.on('disconnect', () => {
     served.close().then(() => process.exit(0));
   });
@@ -89,12 +93,52 @@ const dataDir = mkdtempSync(path.join(tmpdir(), 'storeops-sync-bench-'));
 
 let peakRss = 0;
 let peakHeap = 0;
+// rss() alone is cheap; the full memoryUsage() (heap statistics) every 20 ms cost ~1 % of the CPU.
+let ticks = 0;
 const sampler = setInterval(() => {
-  const m = process.memoryUsage();
-  peakRss = Math.max(peakRss, m.rss);
-  peakHeap = Math.max(peakHeap, m.heapUsed);
+  peakRss = Math.max(peakRss, process.memoryUsage.rss());
+  if (++ticks % 10 === 0) peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
 }, 20);
 const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
+const cpuSeconds = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1e6;
+/** The simulator's CPU seconds so far. */
+const simCpu = () =>
+  new Promise<number>((resolve) => {
+    const onMessage = (m: any) => {
+      if (!m?.cpu) return;
+      child.off('message', onMessage);
+      resolve(cpuSeconds(m.cpu));
+    };
+    child.on('message', onMessage);
+    child.send('cpu');
+  });
+/**
+ * CPU seconds of the PostgreSQL backends serving the bench database, from /proc (Linux, loopback
+ * server): sampled every 500 ms so backends that close in between are still counted.
+ */
+const pgCpu = new Map<string, { first: number; last: number }>();
+const TICK = 100; // USER_HZ on Linux
+function samplePg() {
+  let pids: string[] = [];
+  try {
+    pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
+  } catch {
+    return;
+  }
+  for (const pid of pids) {
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dbName)) continue;
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const cpu = (Number(f[11]) + Number(f[12])) / TICK;
+      const seen = pgCpu.get(pid);
+      if (seen) seen.last = cpu;
+      else pgCpu.set(pid, { first: cpu, last: cpu });
+    } catch {}
+  }
+}
+const pgSeconds = () => [...pgCpu.values()].reduce((sum, v) => sum + v.last - v.first, 0);
+const pgSampler = setInterval(samplePg, 500);
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 const { loadConfig } = await import('../src/platform/config.ts');
@@ -171,10 +215,19 @@ try {
   console.log(`  sync process V8 flags: ${HEAP_FLAGS.join(' ')}`);
   const timings: Record<string, number> = {};
   const phases: Record<string, string> = {};
+  const cpu: Record<string, { sync: number; sim: number; pg: number }> = {};
   for (const resource of ['products', 'customers', 'orders'] as const) {
+    samplePg();
+    const before = { sync: process.cpuUsage(), sim: await simCpu(), pg: pgSeconds() };
     const started = performance.now();
     const report = await deps.sync.run(tenantId, resource, { mode: 'full', trigger: 'cli' });
     timings[resource] = (performance.now() - started) / 1000;
+    samplePg();
+    cpu[resource] = {
+      sync: cpuSeconds(process.cpuUsage(before.sync)),
+      sim: (await simCpu()) - before.sim,
+      pg: pgSeconds() - before.pg,
+    };
     const t = report.timings;
     phases[resource] = t
       ? ` [export ${(t.exportMs / 1000).toFixed(1)} s, stream+write ${(t.writeMs / 1000).toFixed(1)} s]`
@@ -192,6 +245,12 @@ try {
   );
   console.log(
     `    orders     ${fmt(counts.orders)} (+${fmt(counts.lines)} line items) in ${timings.orders.toFixed(1)} s → ${fmt(counts.orders / timings.orders)} orders/s, ${fmt((counts.orders + counts.lines) / timings.orders)} rows/s${phases.orders}`,
+  );
+  const c = cpu.orders;
+  console.log(
+    `    CPU of the orders backfill: sync process ${c.sync.toFixed(1)} s, simulator (export + serving) ${c.sim.toFixed(1)} s, ` +
+      `PostgreSQL backends ${c.pg.toFixed(1)} s = ${(c.sync + c.sim + c.pg).toFixed(1)} s on 2 cores ` +
+      `(≥ ${((c.sync + c.sim + c.pg) / 2).toFixed(1)} s of wall time even with nothing else running)`,
   );
   console.log(
     `    peak RSS of the sync process: ${mb(rssAfterMain)} MB (after start-up, before syncing: ${mb(baselineRss)} MB; peak JS heap ${mb(peakHeap)} MB)`,
@@ -285,6 +344,7 @@ try {
   exitCode = 1;
 } finally {
   clearInterval(sampler);
+  clearInterval(pgSampler);
   await deps.jobs.stop(1000).catch(() => {});
   await deps.database.close().catch(() => {});
   child.disconnect();

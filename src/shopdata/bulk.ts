@@ -118,69 +118,82 @@ const COPY_ENCODERS: Record<string, (value: any) => string> = {
   jsonb: (v) => (v == null ? '\\N' : escapeText(JSON.stringify(v))),
 };
 
-/** Rows as COPY text: one line per row, tab-separated columns. */
+/**
+ * Rows as COPY text lines (each ending in a newline), tab-separated columns. Built with join, which
+ * makes one flat string: `+=` left a tree of small strings per row for the collector to copy while
+ * the batch waits.
+ */
 function copyText<R>(columns: readonly Column<R>[], rows: readonly R[]): string {
-  const encoders = columns.map(([, type]) => COPY_ENCODERS[type]);
-  let text = '';
+  const lines: string[] = [];
+  const cells: string[] = new Array(columns.length);
   for (const row of rows) {
-    let line = encoders[0](columns[0][2](row));
-    for (let i = 1; i < columns.length; i++) line += `\t${encoders[i](columns[i][2](row))}`;
-    text += `${line}\n`;
+    for (let i = 0; i < columns.length; i++) cells[i] = COPY_ENCODERS[columns[i][1]](columns[i][2](row));
+    lines.push(cells.join('\t'));
   }
-  return text;
+  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
 }
 
-/** Rows as one JSON document for `json_to_recordset` (PGlite). */
-function jsonDocument<R>(columns: readonly Column<R>[], rows: readonly R[]): string {
-  return JSON.stringify(rows.map((row) => Object.fromEntries(columns.map(([n, , get]) => [n, get(row)]))));
+/** Rows as JSON objects joined by commas (elements of a `json_to_recordset` array, PGlite). */
+function jsonItems<R>(columns: readonly Column<R>[], rows: readonly R[]): string {
+  return rows
+    .map((row) => JSON.stringify(Object.fromEntries(columns.map(([n, , get]) => [n, get(row)]))))
+    .join(',');
+}
+
+type Format = 'copy' | 'json';
+
+/** One order encoded for transport, per table: COPY lines (PostgreSQL) or JSON items (PGlite). */
+export type EncodedOrder = { id: number; updatedAt: string } & Record<Stage, string>;
+
+/**
+ * Encodes one order as soon as it is mapped, so neither the parsed JSON nor the mapped rows wait
+ * for the batch to fill or for a connection: only these strings do.
+ */
+export function encodeOrder(order: OrderWithItems, format: Format): EncodedOrder {
+  const encode = format === 'copy' ? copyText : jsonItems;
+  return {
+    id: order.id,
+    updatedAt: order.updatedAt,
+    orders: encode(ORDER_COLUMNS, [order]),
+    lines: encode(LINE_COLUMNS, order.lineItems),
+    transactions: encode(TRANSACTION_COLUMNS, order.transactions ?? []),
+  };
 }
 
 /** A batch encoded for transport: COPY text (PostgreSQL) or JSON documents (PGlite), per table. */
 export type PreparedOrderBatch = {
-  format: 'copy' | 'json';
+  format: Format;
   /** Order ids in the batch (newest version of each). */
   ids: number[];
   payload: Record<Stage, string | null>;
 };
 
-function encode<R>(format: PreparedOrderBatch['format'], name: Stage, rows: readonly R[]): string | null {
-  if (rows.length === 0) return null;
-  const { columns } = STAGES[name] as unknown as { columns: readonly Column<R>[] };
-  return format === 'copy' ? copyText(columns, rows) : jsonDocument(columns, rows);
-}
-
-/**
- * Encodes a batch of orders at once, so the mapped rows die young (the engine keeps only these
- * strings while the batch waits for a connection): GC was a third of the sync process's time.
- * The newest version of an order wins within the batch.
- */
-export function prepareOrderBatch(
-  orders: readonly OrderWithItems[],
-  format: PreparedOrderBatch['format'],
-): PreparedOrderBatch {
-  const byId = new Map<number, OrderWithItems>();
-  for (const o of orders) {
+/** Joins encoded orders into a batch; the newest version of an order wins within the batch. */
+export function batchOfEncoded(encoded: readonly EncodedOrder[], format: Format): PreparedOrderBatch {
+  const byId = new Map<number, EncodedOrder>();
+  for (const o of encoded) {
     const seen = byId.get(o.id);
     if (!seen || Date.parse(o.updatedAt) >= Date.parse(seen.updatedAt)) byId.set(o.id, o);
   }
-  const rows = [...byId.values()];
+  const orders = [...byId.values()];
+  const join = (name: Stage) => {
+    const parts = orders.map((o) => o[name]).filter((part) => part !== '');
+    if (parts.length === 0) return null;
+    return format === 'copy' ? parts.join('') : `[${parts.join(',')}]`;
+  };
   return {
     format,
-    ids: rows.map((o) => o.id),
-    payload: {
-      orders: encode(format, 'orders', rows),
-      lines: encode(
-        format,
-        'lines',
-        rows.flatMap((o) => o.lineItems),
-      ),
-      transactions: encode(
-        format,
-        'transactions',
-        rows.flatMap((o) => o.transactions ?? []),
-      ),
-    },
+    ids: orders.map((o) => o.id),
+    payload: { orders: join('orders'), lines: join('lines'), transactions: join('transactions') },
   };
+}
+
+/** Encodes a batch of mapped orders (writers that hold rows rather than encoded orders). */
+export function prepareOrderBatch(orders: readonly OrderWithItems[], format: Format): PreparedOrderBatch {
+  return batchOfEncoded(
+    orders.map((o) => encodeOrder(o, format)),
+    format,
+  );
 }
 
 /**

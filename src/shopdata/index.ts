@@ -9,11 +9,17 @@
  * Everything takes the caller's transaction, so a write commits with whatever else the caller does
  * (the webhook processor marks the event applied in the same transaction).
  */
-import { prepareOrderBatch, writeOrderBatch, writePreparedOrders } from './bulk.ts';
+import {
+  batchOfEncoded,
+  encodeOrder,
+  prepareOrderBatch,
+  writeOrderBatch,
+  writePreparedOrders,
+} from './bulk.ts';
 import { countRecords, eraseShop, exportCustomer, redactCustomer } from './privacy.ts';
 import { markDeleted, upsertCustomers, upsertOrders, upsertProducts, upsertTransactions } from './upsert.ts';
 
-export type { PreparedOrderBatch } from './bulk.ts';
+export type { EncodedOrder, PreparedOrderBatch } from './bulk.ts';
 export type { CustomerExport, CustomerSubject } from './privacy.ts';
 export { customerFromRest, deletedIdFromRest, orderFromRest, productFromRest } from './rest.ts';
 export type * from './rows.ts';
@@ -38,7 +44,9 @@ export function createShopData() {
     upsertTransactions,
     /** Fast batch path for sync (issue 7): same rules as `upsertOrders`, no `raw`, COPY on PostgreSQL. */
     writeOrderBatch,
-    /** The same in two steps: encode at once (rows die young), write when a connection is free. */
+    /** The same in steps: encode each order once mapped (garbage dies young), join, write. */
+    encodeOrder,
+    batchOfEncoded,
     prepareOrderBatch,
     writePreparedOrders,
     markDeleted,

@@ -4,7 +4,7 @@ import type { Database, Tx } from '../platform/db/client.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { ShopData } from '../shopdata/index.ts';
 import { idFromGid } from '../shopdata/index.ts';
-import type { CustomerRow, OrderWithItems, ProductWithVariants } from '../shopdata/index.ts';
+import type { CustomerRow, EncodedOrder, OrderWithItems, ProductWithVariants } from '../shopdata/index.ts';
 import { type ConnectionPage, paginate } from '../shopify/admin-client.ts';
 import type { AdminClient } from '../shopify/index.ts';
 import { ShopifyAdminError } from '../shopify/index.ts';
@@ -151,13 +151,26 @@ export function createSyncEngine(deps: {
   const bulkFinished = new EventEmitter();
   bulkFinished.setMaxListeners(0);
 
-  async function write(tenantId: string, resource: Resource, rows: ResourceRow[], report: SyncReport) {
+  const orderFormat = database.kind === 'postgres' ? 'copy' : 'json';
+
+  /**
+   * Writes a batch in a tenant transaction: mapped rows, or orders already encoded by
+   * `shopData.encodeOrder` (the bulk path encodes each order as soon as it is mapped).
+   */
+  async function write(
+    tenantId: string,
+    resource: Resource,
+    rows: ResourceRow[] | EncodedOrder[],
+    report: SyncReport,
+  ) {
     if (rows.length === 0) return;
-    // Orders are encoded before waiting for a connection: only strings outlive this tick.
     const orders =
-      resource === 'orders'
-        ? shopData.prepareOrderBatch(rows as OrderWithItems[], database.kind === 'postgres' ? 'copy' : 'json')
-        : null;
+      resource !== 'orders'
+        ? null
+        : 'orders' in rows[0] && typeof rows[0].orders === 'string'
+          ? shopData.batchOfEncoded(rows as EncodedOrder[], orderFormat)
+          : shopData.prepareOrderBatch(rows as OrderWithItems[], orderFormat);
+    // Only the encoded strings wait for a connection.
     if (orders) rows = [];
     const result = await database.withTenant(tenantId, async (tx: Tx) => {
       // Batches are replayable from the checkpoint, which is committed synchronously after them
@@ -290,17 +303,20 @@ export function createSyncEngine(deps: {
       return committing;
     };
 
-    for await (const batch of stitchedBatches(readLines(response.body), settings.batchSize)) {
+    // Each record is mapped (and an order encoded) as soon as its children are in.
+    const complete = (r: StitchedRecord): ResourceRow | EncodedOrder | null => {
+      if (skipThroughId > 0 && idFromGid(r.node.id as string) <= skipThroughId) return null;
+      const row = ctx.spec.map(r.node, r.children);
+      return ctx.resource === 'orders' ? shopData.encodeOrder(row as OrderWithItems, orderFormat) : row;
+    };
+    for await (const rows of stitchedBatches(readLines(response.body), settings.batchSize, complete)) {
       if (failure) break;
       ctx.signal.throwIfAborted();
-      const records: StitchedRecord[] =
-        skipThroughId > 0 ? batch.filter((r) => idFromGid(r.node.id as string) > skipThroughId) : batch;
-      if (records.length === 0) continue;
-      const rows = records.map((r) => ctx.spec.map(r.node, r.children));
+      if (rows.length === 0) continue;
       const lastId = rows.reduce((max, r) => Math.max(max, r.id), 0);
       const seq = sequence++;
       const count = rows.length;
-      const task = write(ctx.tenantId, ctx.resource, rows, ctx.report)
+      const task = write(ctx.tenantId, ctx.resource, rows as ResourceRow[] | EncodedOrder[], ctx.report)
         .then(() => {
           finished.set(seq, { lastId, count });
           return commitReady();

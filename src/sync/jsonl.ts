@@ -27,47 +27,61 @@ export async function* readLines(body: AsyncIterable<Uint8Array>): AsyncGenerato
   if (rest.trim()) yield rest;
 }
 
+/** How many roots stay open for late children before they are completed (a reorder window). */
+const OPEN_WINDOW = 64;
+
 /**
- * Groups stitched records into batches of `batchSize` roots. A batch is yielded only when the next
- * root arrives (or the stream ends), so every root in it has all of its children.
+ * Groups stitched records into batches of `batchSize` results of `complete`. A root is completed
+ * (handed to `complete`, which maps it; null drops it) once 64 newer roots have arrived or the
+ * stream ends, so every root has all of its children (Shopify writes them right after their
+ * parent), and the parsed JSON dies young instead of waiting for its whole batch: holding a
+ * thousand parsed orders until the batch was full made garbage collection a third of the sync
+ * process's time.
  */
-export async function* stitchedBatches(
+export async function* stitchedBatches<T = StitchedRecord>(
   lines: AsyncIterable<string>,
   batchSize: number,
-): AsyncGenerator<StitchedRecord[]> {
-  let batch: StitchedRecord[] = [];
+  complete: (record: StitchedRecord) => T | null = (record) => record as T,
+): AsyncGenerator<T[]> {
+  let batch: T[] = [];
+  const open = new Map<string, StitchedRecord>();
   let current: StitchedRecord | undefined;
-  const handedOut = new Set<string>();
+  // Ids of recently completed roots: enough to name the error below.
+  const completed = new Set<string>();
+  const finish = (record: StitchedRecord) => {
+    const id = record.node.id as string;
+    open.delete(id);
+    completed.add(id);
+    if (completed.size > batchSize + OPEN_WINDOW) completed.delete(completed.values().next().value as string);
+    const result = complete(record);
+    if (result !== null) batch.push(result);
+  };
   for await (const line of lines) {
     const value = JSON.parse(line) as Record<string, unknown>;
     const parentId = value.__parentId;
     if (typeof parentId === 'string') {
-      if (current && current.node.id === parentId) {
-        delete value.__parentId;
-        current.children.push(value);
-        continue;
-      }
-      const owner = batch.find((r) => r.node.id === parentId);
+      const owner = current && current.node.id === parentId ? current : open.get(parentId);
       if (owner) {
         delete value.__parentId;
         owner.children.push(value);
         continue;
       }
       throw new Error(
-        handedOut.has(parentId)
+        completed.has(parentId)
           ? `bulk JSONL: a child of ${parentId} came after its parent was written`
           : `bulk JSONL: a child names an unknown parent ${parentId}`,
       );
     }
+    if (open.size >= OPEN_WINDOW) finish(open.values().next().value as StitchedRecord);
     if (batch.length >= batchSize) {
-      // Remember only the last batch's ids: enough to name the error above.
-      handedOut.clear();
-      for (const r of batch) handedOut.add(r.node.id as string);
       yield batch;
       batch = [];
     }
     current = { node: value, children: [] };
-    batch.push(current);
+    open.set(value.id as string, current);
   }
-  if (batch.length > 0) yield batch;
+  for (const record of [...open.values()]) finish(record);
+  while (batch.length > 0) {
+    yield batch.splice(0, batchSize);
+  }
 }

@@ -320,6 +320,60 @@ describe('orders and customers', () => {
   });
 });
 
+describe('the fast order writer (sync backfill: COPY on PostgreSQL, JSON on PGlite)', () => {
+  it('follows the mirror rules and carries any text through COPY unchanged', async () => {
+    const tricky = 'tab\there, line\nbreak, back\\slash \\N, "quotes", ünïcode';
+    const first = {
+      ...order(9101, 5, '10.00', [[91011, '10.00', 1]]),
+      note: tricky,
+      tags: ['a\tb', 'c'],
+      billingAddress: { city: tricky },
+    };
+    first.lineItems[0].title = tricky;
+    first.lineItems[0].fulfillmentStatus = 'partial';
+    const older = order(9101, 1, '99.00', [[91012, '99.00', 1]]);
+    const deleted = order(9102, 5, '5.00', [[91021, '5.00', 1]]);
+    await inTenant((tx) => shopData.markDeleted(tx, tenantId, 'orders', [9102], { source: 'webhook' }));
+    const result = await inTenant((tx) => shopData.writeOrderBatch(tx, tenantId, [older, first, deleted]));
+    // Newest version within the batch wins; a tombstone wins over a late write.
+    expect(result).toEqual({ applied: [9101], skipped: [9102] });
+    const [row] = await q(
+      'SELECT note, tags, billing_address, total_price::text AS total FROM shop_orders WHERE tenant_id = $1 AND id = 9101',
+      [tenantId],
+    );
+    expect(row).toMatchObject({
+      note: tricky,
+      tags: ['a\tb', 'c'],
+      billing_address: { city: tricky },
+      total: '10.00',
+    });
+    const lines = await q(
+      'SELECT id, title, fulfillment_status FROM shop_order_line_items WHERE tenant_id = $1 AND order_id IN (9101, 9102) ORDER BY id',
+      [tenantId],
+    );
+    expect(lines.map((l) => ({ ...l, id: Number(l.id) }))).toEqual([
+      { id: 91011, title: tricky, fulfillment_status: 'partial' },
+    ]);
+    // A stored newer version is kept; the older write is skipped with its lines.
+    const stale = await inTenant((tx) => shopData.writeOrderBatch(tx, tenantId, [older]));
+    expect(stale).toEqual({ applied: [], skipped: [9101] });
+    expect(
+      (
+        await q('SELECT count(*)::int AS n FROM shop_order_line_items WHERE tenant_id = $1 AND id = 91012', [
+          tenantId,
+        ])
+      )[0].n,
+    ).toBe(0);
+    // An update replaces the line set.
+    const newer = order(9101, 9, '12.00', [[91013, '12.00', 1]]);
+    await inTenant((tx) => shopData.writeOrderBatch(tx, tenantId, [newer]));
+    const after = await q('SELECT id FROM shop_order_line_items WHERE tenant_id = $1 AND order_id = 9101', [
+      tenantId,
+    ]);
+    expect(after.map((l) => Number(l.id))).toEqual([91013]);
+  });
+});
+
 describe('REST payload mappers', () => {
   const shop = createShopState(
     'mapper-shop.myshopify.com',
