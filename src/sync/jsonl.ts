@@ -10,21 +10,26 @@
 /** One root object (`node`) with the lines that named it as `__parentId`. */
 export type StitchedRecord = { node: Record<string, unknown>; children: Record<string, unknown>[] };
 
-/** Splits a byte stream into lines (UTF-8 safe across chunk boundaries). */
-export async function* readLines(body: AsyncIterable<Uint8Array>): AsyncGenerator<string> {
+/**
+ * Splits a byte stream into lines (UTF-8 safe across chunk boundaries), handed over a chunk's worth
+ * at a time: one await per chunk rather than per line (three million lines in a big backfill).
+ */
+export async function* readLines(body: AsyncIterable<Uint8Array>): AsyncGenerator<string[]> {
   const decoder = new TextDecoder();
   let rest = '';
   for await (const chunk of body) {
     const text = rest + decoder.decode(chunk, { stream: true });
+    const lines: string[] = [];
     let start = 0;
     for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
-      if (nl > start) yield text.slice(start, nl);
+      if (nl > start) lines.push(text.slice(start, nl));
       start = nl + 1;
     }
     rest = text.slice(start);
+    if (lines.length > 0) yield lines;
   }
   rest += decoder.decode();
-  if (rest.trim()) yield rest;
+  if (rest.trim()) yield [rest];
 }
 
 /** How many roots stay open for late children before they are completed (a reorder window). */
@@ -39,7 +44,7 @@ const OPEN_WINDOW = 64;
  * process's time.
  */
 export async function* stitchedBatches<T = StitchedRecord>(
-  lines: AsyncIterable<string>,
+  lines: AsyncIterable<string[]>,
   batchSize: number,
   complete: (record: StitchedRecord) => T | null = (record) => record as T,
 ): AsyncGenerator<T[]> {
@@ -56,29 +61,31 @@ export async function* stitchedBatches<T = StitchedRecord>(
     const result = complete(record);
     if (result !== null) batch.push(result);
   };
-  for await (const line of lines) {
-    const value = JSON.parse(line) as Record<string, unknown>;
-    const parentId = value.__parentId;
-    if (typeof parentId === 'string') {
-      const owner = current && current.node.id === parentId ? current : open.get(parentId);
-      if (owner) {
-        delete value.__parentId;
-        owner.children.push(value);
-        continue;
+  for await (const chunk of lines) {
+    for (const line of chunk) {
+      const value = JSON.parse(line) as Record<string, unknown>;
+      const parentId = value.__parentId;
+      if (typeof parentId === 'string') {
+        const owner = current && current.node.id === parentId ? current : open.get(parentId);
+        if (owner) {
+          delete value.__parentId;
+          owner.children.push(value);
+          continue;
+        }
+        throw new Error(
+          completed.has(parentId)
+            ? `bulk JSONL: a child of ${parentId} came after its parent was written`
+            : `bulk JSONL: a child names an unknown parent ${parentId}`,
+        );
       }
-      throw new Error(
-        completed.has(parentId)
-          ? `bulk JSONL: a child of ${parentId} came after its parent was written`
-          : `bulk JSONL: a child names an unknown parent ${parentId}`,
-      );
+      if (open.size >= OPEN_WINDOW) finish(open.values().next().value as StitchedRecord);
+      if (batch.length >= batchSize) {
+        yield batch;
+        batch = [];
+      }
+      current = { node: value, children: [] };
+      open.set(value.id as string, current);
     }
-    if (open.size >= OPEN_WINDOW) finish(open.values().next().value as StitchedRecord);
-    if (batch.length >= batchSize) {
-      yield batch;
-      batch = [];
-    }
-    current = { node: value, children: [] };
-    open.set(value.id as string, current);
   }
   for (const record of [...open.values()]) finish(record);
   while (batch.length > 0) {

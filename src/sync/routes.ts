@@ -168,9 +168,11 @@ const customerSchema = z.object({
   note: z.string().nullable(),
   verifiedEmail: z.boolean().nullable(),
   taxExempt: z.boolean().nullable(),
-  currency: z.string().nullable(),
-  ordersCount: z.number().nullable(),
-  totalSpent: money.nullable(),
+  currency: z.string().nullable().describe('Currency of totalSpent'),
+  ordersCount: z.number().nullable().describe("Orders in the customer's lifetime (Shopify numberOfOrders)"),
+  totalSpent: money
+    .nullable()
+    .describe('Amount the customer has spent (Shopify amountSpent), decimal string'),
   defaultAddress: address,
   createdAt: z.string().nullable(),
   updatedAt: z.string().nullable(),
@@ -189,8 +191,11 @@ const lineItemSchema = z.object({
   totalDiscount: money.nullable(),
   taxable: z.boolean().nullable(),
   requiresShipping: z.boolean().nullable(),
-  fulfillableQuantity: z.number().nullable(),
-  fulfillmentStatus: z.string().nullable(),
+  fulfillableQuantity: z.number().nullable().describe('Units still to fulfil'),
+  fulfillmentStatus: z
+    .string()
+    .nullable()
+    .describe('fulfilled, partial, or null while nothing of the line has shipped'),
 });
 const transactionSchema = z.object({
   id: z.number(),

@@ -62,3 +62,18 @@ export async function startSyncStack(options: { env?: Record<string, string> } =
     },
   });
 }
+
+/**
+ * Stops the stack's server (PGlite allows one process at a time, and no worker may pick runs up)
+ * and returns the environment for `storeops` child processes on the same data.
+ */
+export async function handOverToCli(stack: SyncStack): Promise<Record<string, string | undefined>> {
+  await stack.server.close();
+  return {
+    ...stack.env,
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'warn',
+    STOREOPS_DATA_DIR: stack.storage.dataDir,
+    DATABASE_URL: stack.storage.databaseUrl,
+  };
+}

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnCli } from '../support/process.ts';
-import { newShop, startSyncStack, type SyncStack } from '../support/sync.ts';
+import { handOverToCli, newShop, startSyncStack, type SyncStack } from '../support/sync.ts';
 
 /** `storeops sync <shop>` against the same data the server used (the server is stopped first). */
 describe('storeops sync', () => {
@@ -10,15 +10,7 @@ describe('storeops sync', () => {
   beforeAll(async () => {
     stack = await startSyncStack();
     ({ shop } = await stack.installShop({ products: 5, customers: 8, orders: 120 }));
-    // PGlite allows one process at a time: the CLI takes over the data directory.
-    await stack.server.close();
-    env = {
-      ...stack.env,
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'warn',
-      STOREOPS_DATA_DIR: stack.storage.dataDir,
-      DATABASE_URL: stack.storage.databaseUrl,
-    };
+    env = await handOverToCli(stack);
   }, 120_000);
   afterAll(() => stack?.close());
 

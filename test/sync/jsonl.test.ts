@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { stitchedBatches } from '../../src/sync/jsonl.ts';
+import { readLines, stitchedBatches } from '../../src/sync/jsonl.ts';
 
+/** JSONL lines in chunks of three, as readLines hands them over. */
 async function* lines(items: unknown[]) {
-  for (const item of items) yield JSON.stringify(item);
+  const all = items.map((item) => JSON.stringify(item));
+  for (let i = 0; i < all.length; i += 3) yield all.slice(i, i + 3);
 }
 const gid = (n: number) => `gid://shopify/Order/${n}`;
 const collect = async <T>(gen: AsyncGenerator<T[]>) => {
@@ -44,5 +46,15 @@ describe('sync: bulk JSONL stitching', () => {
     await expect(
       collect(stitchedBatches(lines([...many, { id: 'x', __parentId: gid(1) }]), 100)),
     ).rejects.toThrow(/came after its parent was written/);
+  });
+
+  it('splits a byte stream into lines across chunk and UTF-8 boundaries', async () => {
+    const bytes = new TextEncoder().encode('{"a":"é"}\n\n{"b":2}\n{"c":3}');
+    async function* chunks() {
+      for (let i = 0; i < bytes.length; i += 5) yield bytes.subarray(i, i + 5);
+    }
+    const out: string[] = [];
+    for await (const chunk of readLines(chunks())) out.push(...chunk);
+    expect(out).toEqual(['{"a":"é"}', '{"b":2}', '{"c":3}']);
   });
 });

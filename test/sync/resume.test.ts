@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnCli } from '../support/process.ts';
-import { startSyncStack, type SyncStack } from '../support/sync.ts';
+import { handOverToCli, startSyncStack, type SyncStack } from '../support/sync.ts';
 
 const ORDERS = 3000;
 
@@ -26,15 +26,7 @@ describe('sync: crash and resume', () => {
         WHERE tenant_id = $1 AND resource = 'orders'`,
       [tenantId],
     );
-    // PGlite allows one process at a time, and no worker may pick the run up in between.
-    await stack.server.close();
-    env = {
-      ...stack.env,
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'warn',
-      STOREOPS_DATA_DIR: stack.storage.dataDir,
-      DATABASE_URL: stack.storage.databaseUrl,
-    };
+    env = await handOverToCli(stack);
   }, 180_000);
   afterAll(() => stack?.close());
 
