@@ -44,7 +44,9 @@ if (process.argv.includes('--serve')) {
 
 // The sync process runs with a bounded V8 heap, as a worker should be deployed: without a limit V8
 // lets garbage pile up to hundreds of MB on a machine with plenty of RAM before it collects.
-const HEAP_FLAGS = ['--max-old-space-size=256', '--max-semi-space-size=16'];
+// A 32 MB young generation halves the scavenges of a backfill's short-lived JSON (-12 % CPU of the
+// sync process on 200,000 orders) for ~40 MB more RSS.
+const HEAP_FLAGS = ['--max-old-space-size=256', '--max-semi-space-size=32'];
 // Extra V8 flags for both processes, e.g. SYNC_BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/p"
 // (NODE_OPTIONS refuses --cpu-prof); the simulator child inherits them.
 const EXTRA_FLAGS = (process.env.SYNC_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
@@ -65,7 +67,12 @@ const CHAOS_ORDERS = Number(process.env.SYNC_BENCH_CHAOS_ORDERS ?? 20_000);
 const SERVER_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const SCOPES = ['read_products', 'read_orders', 'read_customers'];
 
-const child = fork(import.meta.filename, ['--serve'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+// The simulator stands in for Shopify: not the worker's heap limits, a young generation sized for
+// its export's garbage.
+const child = fork(import.meta.filename, ['--serve'], {
+  execArgv: ['--max-semi-space-size=64', ...EXTRA_FLAGS],
+  stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+});
 const sim = await new Promise<{ url: string; adminUrlTemplate: string }>((resolve, reject) => {
   child.once('message', (m: any) => resolve(m));
   child.once('exit', (code) => reject(new Error(`simulator exited with ${code}`)));
