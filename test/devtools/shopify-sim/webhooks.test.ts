@@ -62,7 +62,11 @@ describe('delivery format', () => {
       });
       expect(typeof payload.variants[0].price).toBe('string');
       expect(payload.variants[0].price).toMatch(/^\d+\.\d{2}$/);
-      const log = sim.deliveries({ topic: 'products/create' });
+      // The receiver has the request before the simulator has read the answer and marked it.
+      const log = await eventually(() => {
+        const all = sim.deliveries({ topic: 'products/create' });
+        return all.at(-1)?.state !== 'pending' && all;
+      });
       expect(log.at(-1)).toMatchObject({
         state: 'delivered',
         subscriptionId: Number(subId.split('/').pop()),
