@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
+import { createTestDatabase } from '../test/support/database.ts';
 import { preferSmallHeap } from '../src/devtools/shopify-sim/cli.ts';
 import { startShopifySim } from '../src/devtools/shopify-sim/index.ts';
 
@@ -89,13 +89,9 @@ async function control(method: string, pathname: string, body?: unknown) {
 }
 
 // A fresh database on the server, dropped at the end.
-const dbName = `storeops_bench_${randomBytes(4).toString('hex')}`;
-const admin = new pg.Client({ connectionString: SERVER_URL });
-await admin.connect();
-await admin.query(`CREATE DATABASE ${dbName}`);
-await admin.end();
-const dbUrl = new URL(SERVER_URL);
-dbUrl.pathname = `/${dbName}`;
+const fresh = await createTestDatabase(SERVER_URL);
+const dbUrl = new URL(fresh.databaseUrl as string);
+const dbName = dbUrl.pathname.slice(1);
 const dataDir = mkdtempSync(path.join(tmpdir(), 'storeops-sync-bench-'));
 
 let peakRss = 0;
@@ -355,10 +351,7 @@ try {
   await deps.jobs.stop(1000).catch(() => {});
   await deps.database.close().catch(() => {});
   child.disconnect();
-  const drop = new pg.Client({ connectionString: SERVER_URL });
-  await drop.connect();
-  await drop.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-  await drop.end();
+  await fresh.drop();
   rmSync(dataDir, { recursive: true, force: true });
 }
 process.exit(exitCode);

@@ -91,11 +91,7 @@ async function measure(name: string, store: Store, databaseUrl: string) {
   };
 }
 
-const saved = process.env.DATABASE_URL;
-process.env.DATABASE_URL = SERVER_URL;
-const fresh = await createTestDatabase();
-if (saved === undefined) delete process.env.DATABASE_URL;
-else process.env.DATABASE_URL = saved;
+const fresh = await createTestDatabase(SERVER_URL);
 const url = fresh.databaseUrl as string;
 const database = await openDatabase({ databaseUrl: url, dataDir: tmpdir() });
 const logger = createLogger({ level: 'warn' });

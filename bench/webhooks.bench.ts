@@ -213,15 +213,8 @@ async function batching(url: string) {
 
 /** A fresh database on the PostgreSQL server, dropped afterwards. */
 async function freshDatabase() {
-  const saved = process.env.DATABASE_URL;
-  process.env.DATABASE_URL = SERVER_URL;
-  try {
-    const db = await createTestDatabase();
-    return { url: db.databaseUrl as string, drop: db.drop };
-  } finally {
-    if (saved === undefined) delete process.env.DATABASE_URL;
-    else process.env.DATABASE_URL = saved;
-  }
+  const db = await createTestDatabase(SERVER_URL);
+  return { url: db.databaseUrl as string, drop: db.drop };
 }
 
 /** Every acknowledged webhook id is stored exactly once (PGlite: read its files after the server stopped). */

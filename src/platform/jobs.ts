@@ -56,6 +56,7 @@ export type Queue<T> = {
 };
 
 const QUEUE_NAME = /^[A-Za-z][A-Za-z0-9_.-]*$/;
+const NIL_UUID = '00000000-0000-0000-0000-000000000000';
 
 /**
  * Thin typed layer over pg-boss on the application database. Modules `define` queues at wiring
@@ -169,8 +170,9 @@ export function createJobs(deps: { database: Database; logger: Logger; metrics: 
       await createQueues();
       // pg-boss looks a queue up the first time something is sent to it (outside any transaction)
       // and caches it. On PGlite's single connection that lookup would wait forever behind the
-      // caller's open transaction (send with `tx`), so every queue is read once here instead.
-      for (const def of definitions.values()) await boss.getQueueStats(def.name);
+      // caller's open transaction (send with `tx`), so every queue is looked up once here instead,
+      // with the cheapest call that does it (a primary-key probe for a job that never exists).
+      for (const def of definitions.values()) await boss.getJobById(def.name, NIL_UUID);
       if (options.work) {
         for (const def of definitions.values()) {
           const concurrency = Math.max(1, def.concurrency ?? 1);

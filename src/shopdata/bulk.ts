@@ -90,6 +90,12 @@ type Stage = keyof typeof STAGES;
 
 const definitions = (columns: readonly Column<never>[]) => columns.map(([n, t]) => `${n} ${t}`).join(', ');
 const names = (columns: readonly Column<never>[]) => columns.map(([n]) => n).join(', ');
+/** `ON CONFLICT … DO UPDATE SET` of every column but the key: a child row is replaced whole. */
+const replaceAll = (columns: readonly Column<never>[]) =>
+  columns
+    .filter(([n]) => n !== 'id')
+    .map(([n]) => `${n} = excluded.${n}`)
+    .join(', ');
 
 /** Staging tables: per connection, no indexes or constraints, emptied by every commit. */
 const CREATE_STAGES = Object.values(STAGES)
@@ -288,14 +294,7 @@ export async function writePreparedOrders(
       await tx.query(
         `INSERT INTO shop_order_line_items AS l (tenant_id, ${names(LINE_COLUMNS as readonly Column<never>[])})
          SELECT $1, r.* FROM ${source}${winners}
-         ON CONFLICT (tenant_id, id) DO UPDATE SET
-                order_id = excluded.order_id, product_id = excluded.product_id, variant_id = excluded.variant_id,
-                title = excluded.title, variant_title = excluded.variant_title, sku = excluded.sku,
-                vendor = excluded.vendor, quantity = excluded.quantity, price = excluded.price,
-                total_discount = excluded.total_discount, taxable = excluded.taxable,
-                requires_shipping = excluded.requires_shipping,
-                fulfillable_quantity = excluded.fulfillable_quantity,
-                fulfillment_status = excluded.fulfillment_status`,
+         ON CONFLICT (tenant_id, id) DO UPDATE SET ${replaceAll(LINE_COLUMNS as readonly Column<never>[])}`,
         params,
       );
     }
@@ -305,10 +304,7 @@ export async function writePreparedOrders(
       await tx.query(
         `INSERT INTO shop_order_transactions AS t (tenant_id, ${names(TRANSACTION_COLUMNS as readonly Column<never>[])})
          SELECT $1, r.* FROM ${source}${winners}
-         ON CONFLICT (tenant_id, id) DO UPDATE SET
-                order_id = excluded.order_id, parent_id = excluded.parent_id, kind = excluded.kind,
-                status = excluded.status, gateway = excluded.gateway, amount = excluded.amount,
-                currency = excluded.currency, processed_at = excluded.processed_at`,
+         ON CONFLICT (tenant_id, id) DO UPDATE SET ${replaceAll(TRANSACTION_COLUMNS as readonly Column<never>[])}`,
         params,
       );
     }

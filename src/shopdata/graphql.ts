@@ -58,7 +58,9 @@ export function idFromGid(gid: string): number {
 
 const gid = z.string().regex(GID, 'must be a Shopify global id');
 const time = z.string().refine((v) => !Number.isNaN(Date.parse(v)), 'must be an ISO-8601 time');
-const money = z.string().regex(/^-?\d{1,15}(\.\d{1,6})?$/, 'must be a decimal string');
+/** Shopify's Decimal scalar as a string (up to 15 integer and 6 fraction digits). */
+const DECIMAL = /^-?\d{1,15}(\.\d{1,6})?$/;
+const money = z.string().regex(DECIMAL, 'must be a decimal string');
 const text = z.string().nullish();
 const ref = z.object({ id: gid }).nullish();
 const address = z
@@ -261,8 +263,6 @@ export class NodeShapeError extends Error {
 }
 
 const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d{1,9})?)?(?:Z|[+-]\d\d:?\d\d)$/;
-const DECIMAL = /^-?\d{1,15}(\.\d{1,6})?$/;
-
 type Node = Record<string, unknown>;
 
 /** Field readers for one node type: each returns the checked value or throws NodeShapeError. */

@@ -154,22 +154,23 @@ export function createSyncEngine(deps: {
   const orderFormat = database.kind === 'postgres' ? 'copy' : 'json';
 
   /**
-   * Writes a batch in a tenant transaction: mapped rows, or orders already encoded by
-   * `shopData.encodeOrder` (the bulk path encodes each order as soon as it is mapped).
+   * What `write` takes: orders encoded by `shopData.encodeOrder` as soon as they are mapped (so only
+   * their strings wait for a batch and a connection), other resources as mapped rows.
    */
+  const forWrite = (resource: Resource, row: ResourceRow): ResourceRow | EncodedOrder =>
+    resource === 'orders' ? shopData.encodeOrder(row as OrderWithItems, orderFormat) : row;
+  const allForWrite = (resource: Resource, rows: ResourceRow[]) => rows.map((r) => forWrite(resource, r));
+
+  /** Writes a batch (made with `forWrite`) in a tenant transaction. */
   async function write(
     tenantId: string,
     resource: Resource,
-    rows: ResourceRow[] | EncodedOrder[],
+    rows: (ResourceRow | EncodedOrder)[],
     report: SyncReport,
   ) {
     if (rows.length === 0) return;
     const orders =
-      resource !== 'orders'
-        ? null
-        : 'orders' in rows[0] && typeof rows[0].orders === 'string'
-          ? shopData.batchOfEncoded(rows as EncodedOrder[], orderFormat)
-          : shopData.prepareOrderBatch(rows as OrderWithItems[], orderFormat);
+      resource === 'orders' ? shopData.batchOfEncoded(rows as EncodedOrder[], orderFormat) : null;
     // Only the encoded strings wait for a connection.
     if (orders) rows = [];
     const result = await database.withTenant(tenantId, async (tx: Tx) => {
@@ -306,8 +307,7 @@ export function createSyncEngine(deps: {
     // Each record is mapped (and an order encoded) as soon as its children are in.
     const complete = (r: StitchedRecord): ResourceRow | EncodedOrder | null => {
       if (skipThroughId > 0 && idFromGid(r.node.id as string) <= skipThroughId) return null;
-      const row = ctx.spec.map(r.node, r.children);
-      return ctx.resource === 'orders' ? shopData.encodeOrder(row as OrderWithItems, orderFormat) : row;
+      return forWrite(ctx.resource, ctx.spec.map(r.node, r.children));
     };
     for await (const rows of stitchedBatches(readLines(response.body), settings.batchSize, complete)) {
       if (failure) break;
@@ -316,7 +316,7 @@ export function createSyncEngine(deps: {
       const lastId = rows.reduce((max, r) => Math.max(max, r.id), 0);
       const seq = sequence++;
       const count = rows.length;
-      const task = write(ctx.tenantId, ctx.resource, rows as ResourceRow[] | EncodedOrder[], ctx.report)
+      const task = write(ctx.tenantId, ctx.resource, rows, ctx.report)
         .then(() => {
           finished.set(seq, { lastId, count });
           return commitReady();
@@ -488,7 +488,7 @@ export function createSyncEngine(deps: {
       );
       for await (const nodes of pages) {
         const rows = await mapNodes(ctx, nodes);
-        await write(ctx.tenantId, ctx.resource, rows, ctx.report);
+        await write(ctx.tenantId, ctx.resource, allForWrite(ctx.resource, rows), ctx.report);
         ctx.done += rows.length;
         const newest = rows.reduce((max, r) => Math.max(max, Date.parse(r.updatedAt)), 0);
         // Pages come in updated_at order, so everything up to this page's newest is stored.
@@ -614,7 +614,7 @@ export function createSyncEngine(deps: {
     const repair = [...missing, ...stale];
     if (repair.length > 0) {
       const rows = [...(await fetchByIds(ctx, repair)).values()];
-      await write(ctx.tenantId, ctx.resource, rows, ctx.report);
+      await write(ctx.tenantId, ctx.resource, allForWrite(ctx.resource, rows), ctx.report);
       rec.missing += missing.length;
       rec.stale += stale.length;
       for (const id of repair) if (rec.repairedIds.length < MAX_REPAIRED_IDS) rec.repairedIds.push(id);
@@ -623,7 +623,13 @@ export function createSyncEngine(deps: {
       // Confirm with Shopify before writing tombstones: a record may just have moved windows.
       const stillThere = await fetchByIds(ctx, candidates);
       const gone = candidates.filter((id) => !stillThere.has(id));
-      if (stillThere.size > 0) await write(ctx.tenantId, ctx.resource, [...stillThere.values()], ctx.report);
+      if (stillThere.size > 0)
+        await write(
+          ctx.tenantId,
+          ctx.resource,
+          allForWrite(ctx.resource, [...stillThere.values()]),
+          ctx.report,
+        );
       if (gone.length > 0) {
         const { deleted } = await database.withTenant(ctx.tenantId, (tx) =>
           shopData.markDeleted(tx, ctx.tenantId, ctx.resource, gone, { source: 'sync' }),

@@ -4,9 +4,11 @@ import pg from 'pg';
 /**
  * A fresh, empty database for one test file. With DATABASE_URL set (the PostgreSQL run) it creates
  * a new database on that server and drops it afterwards; otherwise it is an in-memory PGlite.
+ * Benchmarks pass the server to use instead.
  */
-export async function createTestDatabase(): Promise<{ databaseUrl?: string; drop(): Promise<void> }> {
-  const serverUrl = process.env.DATABASE_URL;
+export async function createTestDatabase(
+  serverUrl = process.env.DATABASE_URL,
+): Promise<{ databaseUrl?: string; drop(): Promise<void> }> {
   if (!serverUrl) return { databaseUrl: undefined, drop: async () => {} };
   const name = `storeops_test_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: serverUrl });
