@@ -4,6 +4,8 @@ import { openDatabase } from './platform/db/client.ts';
 import { createJobs } from './platform/jobs.ts';
 import { createLogger } from './platform/logger.ts';
 import { createMetrics } from './platform/metrics.ts';
+import { createScopeRegistry } from './platform/http/auth.ts';
+import type { Door } from './platform/http/server.ts';
 import { createMailer } from './platform/mail.ts';
 import { createIdentity } from './identity/index.ts';
 import { createShopTenants } from './identity/shop-tenants.ts';
@@ -27,7 +29,9 @@ export async function createDeps(config: Config, options: { logDestination?: Des
   });
   const jobs = createJobs({ database, logger, metrics });
   const mailer = createMailer({ config, logger });
-  const identity = createIdentity({ config, database, logger, mailer, jobs });
+  // Filled below from the doors; identity reads it when keys are created, the access layer at start.
+  const scopes = createScopeRegistry();
+  const identity = createIdentity({ config, database, logger, mailer, jobs, scopes });
   // Every Admin API call spends from one shared cost budget per shop (issue 7).
   const shopifyBudget = createRateBudget({ database });
   const shopify = createShopify({
@@ -36,6 +40,7 @@ export async function createDeps(config: Config, options: { logDestination?: Des
     jobs,
     logger,
     tenants: createShopTenants({ audit: identity.audit }),
+    audit: identity.audit,
     pacer: shopifyBudget,
   });
   const shopData = createShopData();
@@ -50,6 +55,9 @@ export async function createDeps(config: Config, options: { logDestination?: Des
     onBulkOperationFinished: (listener) => webhooks.onBulkOperationFinished(listener),
     concurrency: config.SYNC_CONCURRENCY,
   });
+  /** Every module with routes, in registration order (`buildApp` calls each door's `routes`). */
+  const doors: readonly Door[] = [identity, shopify, sync, webhooks];
+  for (const door of doors) scopes.declare(door.scopes ?? []);
   /** Every table of vault-sealed secrets: `storeops keys rotate` and the start-up key check walk these. */
   const secretStores = [shopify.connections.secretStore];
 
@@ -65,6 +73,8 @@ export async function createDeps(config: Config, options: { logDestination?: Des
     shopData,
     webhooks,
     sync,
+    doors,
+    scopes,
     secretStores,
   };
 }

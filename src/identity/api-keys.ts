@@ -1,7 +1,7 @@
 import type { Tx } from '../platform/db/client.ts';
 import { randomAlphanumeric, randomToken } from '../platform/crypto/tokens.ts';
 import { notFound, unprocessable } from '../platform/errors.ts';
-import type { ApiKeyScope } from '../platform/http/auth.ts';
+import type { ApiKeyScope, ScopeRegistry } from '../platform/http/auth.ts';
 import { decodeCursor, toPage } from '../platform/http/schemas.ts';
 import type { Actor, Audit } from './audit.ts';
 import type { IdentitySecrets } from './secrets.ts';
@@ -57,7 +57,7 @@ type By = { actor: Actor; ip: string };
  * stored as HMAC-SHA256 with a server pepper, found by the public prefix, revocable. Runs inside the
  * caller's tenant transaction.
  */
-export function createApiKeys(deps: { audit: Audit; secrets: IdentitySecrets }) {
+export function createApiKeys(deps: { audit: Audit; secrets: IdentitySecrets; scopes: ScopeRegistry }) {
   const { audit, secrets } = deps;
 
   return {
@@ -74,6 +74,13 @@ export function createApiKeys(deps: { audit: Audit; secrets: IdentitySecrets }) 
       const prefix = randomAlphanumeric(12);
       const key = `sok_${prefix}_${randomToken(32)}`;
       const scopes = [...new Set(input.scopes)];
+      const unknown = scopes.filter((scope) => !deps.scopes.has(scope));
+      if (unknown.length > 0) {
+        throw unprocessable('UNKNOWN_SCOPE', `Unknown API-key scope: ${unknown.join(', ')}`, {
+          unknown,
+          known: deps.scopes.list().map((s) => s.name),
+        });
+      }
       const { rows } = await tx.query<Row>(
         `INSERT INTO api_keys (tenant_id, name, prefix, key_hash, scopes, created_by, expires_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`,

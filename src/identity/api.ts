@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { MAX_PASSWORD_LENGTH } from '../platform/crypto/passwords.ts';
-import { API_KEY_SCOPES, STAFF_ROLES } from '../platform/http/auth.ts';
+import { STAFF_ROLES } from '../platform/http/auth.ts';
 
 // Request and response shapes of the identity API (issue 4), shared with web/. Passwords are
 // length-checked here and policy-checked in the service (the policy needs the e-mail too).
@@ -110,7 +110,12 @@ export const updateStaffBody = z
   .refine((v) => Object.keys(v).length > 0, 'nothing to change');
 export const userParams = tenantParams.extend({ user: z.uuid() });
 
-export const apiKeyScope = z.enum(API_KEY_SCOPES);
+/** An API-key scope name; which ones exist is up to the modules (`GET /api/v1/api-key-scopes`). */
+export const apiKeyScope = z
+  .string()
+  .max(64)
+  .regex(/^[a-z][a-z_]*:[a-z][a-z_]*$/, 'a scope such as data:read');
+export const scopeDefinitionSchema = z.object({ name: z.string(), description: z.string() });
 export const apiKeySchema = z.object({
   id: z.uuid(),
   tenantId: z.uuid(),
@@ -125,7 +130,7 @@ export const apiKeySchema = z.object({
 });
 export const createApiKeyBody = z.object({
   name: z.string().trim().min(1).max(100),
-  scopes: z.array(apiKeyScope).min(1).max(API_KEY_SCOPES.length),
+  scopes: z.array(apiKeyScope).min(1).max(50),
   expiresAt: z.iso.datetime({ offset: true }).optional(),
 });
 export const createdApiKeySchema = apiKeySchema.extend({

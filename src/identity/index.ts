@@ -1,7 +1,8 @@
 import type { Config } from '../platform/config.ts';
 import { z } from 'zod';
 import type { Database } from '../platform/db/client.ts';
-import type { ApiKeyScope, Principal } from '../platform/http/auth.ts';
+import type { ApiKeyScope, Principal, ScopeRegistry } from '../platform/http/auth.ts';
+import type { App, Role } from '../platform/http/server.ts';
 import type { Jobs } from '../platform/jobs.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { Mailer } from '../platform/mail.ts';
@@ -9,6 +10,8 @@ import { createApiKeys } from './api-keys.ts';
 import { actorOf, createAudit } from './audit.ts';
 import { createAuthenticator } from './authenticate.ts';
 import { createPasswordLogins } from './logins.ts';
+import { registerIdentityRoutes } from './routes.ts';
+import { registerShopperRoutes } from './shopper-routes.ts';
 import { createOperators } from './operators.ts';
 import { SESSION_IDLE_SECONDS, THROTTLE } from './policy.ts';
 import { createIdentitySecrets } from './secrets.ts';
@@ -31,16 +34,15 @@ export type Me = {
   csrfToken?: string;
 };
 
-/**
- * Identity and tenancy (issue 4): operators, tenants, staff, API keys, shoppers, sessions, the
- * audit log, and the authenticator behind the platform's authorization layer.
- */
-export function createIdentity(deps: {
+/** Everything identity holds, without its routes. */
+function createIdentityCore(deps: {
   config: Config;
   database: Database;
   logger: Logger;
   mailer: Mailer;
   jobs: Jobs;
+  /** The API-key scopes the modules declare (filled at wiring time, read when keys are created). */
+  scopes: ScopeRegistry;
 }) {
   const { config, database, logger, mailer, jobs } = deps;
   const secrets = createIdentitySecrets(config);
@@ -52,7 +54,7 @@ export function createIdentity(deps: {
   const operators = createOperators({ database, audit });
   const tenants = createTenants({ database, audit });
   const staff = createStaff({ audit, onCredentialsChanged: (userId) => sessions.revokeForUser(userId) });
-  const apiKeys = createApiKeys({ audit, secrets });
+  const apiKeys = createApiKeys({ audit, secrets, scopes: deps.scopes });
   const shoppers = createShoppers({ config, database, logger, mailer, audit, throttle, secrets });
 
   async function describe(principal: Principal, csrfToken?: string): Promise<Me> {
@@ -140,6 +142,8 @@ export function createIdentity(deps: {
   return {
     /** Housekeeping run hourly by the `identity.cleanup` job. */
     cleanup,
+    /** The scopes keys can hold (what `GET /api/v1/api-key-scopes` lists). */
+    apiKeyScopes: deps.scopes,
     authenticator,
     audit,
     operators,
@@ -189,6 +193,26 @@ export function createIdentity(deps: {
       const key = `register:ip:${ip}`;
       await throttle.check(key);
       await throttle.record(key, THROTTLE.ipRegister);
+    },
+  };
+}
+
+/** Identity as its own routes use it (the door without `routes`). */
+export type IdentityCore = ReturnType<typeof createIdentityCore>;
+
+/**
+ * Identity and tenancy (issue 4): operators, tenants, staff, API keys, shoppers, sessions, the
+ * audit log, and the authenticator behind the platform's authorization layer.
+ */
+export function createIdentity(deps: Parameters<typeof createIdentityCore>[0]) {
+  const identity = createIdentityCore(deps);
+  return {
+    ...identity,
+    /** Operators, tenants, staff, keys, sessions and the shopper accounts of every storefront. */
+    routes(app: App, role: Role): void {
+      if (role === 'worker') return;
+      registerIdentityRoutes(app, { identity });
+      registerShopperRoutes(app, { identity });
     },
   };
 }

@@ -4,6 +4,7 @@ import { AppError, badRequest } from '../platform/errors.ts';
 import { errorEnvelopeSchema } from '../platform/http/schemas.ts';
 import type { App } from '../platform/http/server.ts';
 import {
+  scopeDefinitionSchema,
   auditEventSchema,
   auditQuery,
   bootstrapBody,
@@ -26,7 +27,7 @@ import {
   apiKeySchema,
 } from './api.ts';
 import { actorOf } from './audit.ts';
-import type { Identity } from './index.ts';
+import type { IdentityCore } from './index.ts';
 
 const errors = {
   400: errorEnvelopeSchema,
@@ -57,7 +58,7 @@ const tenantOf = (request: FastifyRequest) => {
  * Operators, dashboard sessions, `me`, tenants, staff, API keys and the audit log (issue 4).
  * Handlers stay thin: validate (schemas), call identity, respond.
  */
-export function registerIdentityRoutes(app: App, deps: { identity: Identity }) {
+export function registerIdentityRoutes(app: App, deps: { identity: IdentityCore }) {
   const { identity } = deps;
 
   app.post(
@@ -290,6 +291,19 @@ export function registerIdentityRoutes(app: App, deps: { identity: Identity }) {
   );
 
   // API keys ------------------------------------------------------------------------------------------
+
+  app.get(
+    '/api/v1/api-key-scopes',
+    {
+      config: { access: { operator: true, staff: 'owner' } },
+      schema: {
+        tags: ['api keys'],
+        summary: 'The scopes an API key can hold, as the modules declare them',
+        response: { 200: z.object({ items: z.array(scopeDefinitionSchema) }), ...errors },
+      },
+    },
+    async () => ({ items: identity.apiKeyScopes.list() }),
+  );
 
   app.get(
     '/api/v1/tenants/:tenant/api-keys',

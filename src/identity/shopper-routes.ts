@@ -14,7 +14,7 @@ import {
   tenantParams,
   verifyBody,
 } from './api.ts';
-import type { Identity } from './index.ts';
+import type { IdentityCore } from './index.ts';
 import { refreshCookieName, type ShopperTokens } from './shoppers.ts';
 
 const errors = {
@@ -41,7 +41,7 @@ const body = ({ refresh: _refresh, ...tokens }: ShopperTokens) => tokens;
  * Storefront accounts at `/api/v1/stores/:tenant/shoppers/…` (seeds 002 and 004: register,
  * verify, login, refresh, logout, me, password reset).
  */
-export function registerShopperRoutes(app: App, deps: { identity: Identity }) {
+export function registerShopperRoutes(app: App, deps: { identity: IdentityCore }) {
   const { shoppers } = deps.identity;
   const base = '/api/v1/stores/:tenant/shoppers';
 

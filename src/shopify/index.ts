@@ -6,6 +6,8 @@ import { createVault } from '../platform/crypto/vault.ts';
 import type { Database } from '../platform/db/client.ts';
 import { notFound, unavailable, unprocessable } from '../platform/errors.ts';
 import type { Jobs, Queue } from '../platform/jobs.ts';
+import type { ScopeDefinition } from '../platform/http/auth.ts';
+import type { App, Role } from '../platform/http/server.ts';
 import type { Logger } from '../platform/logger.ts';
 import { type AdminClient, type Pacer, pacedClient, ShopifyAdminError } from './admin-client.ts';
 import { normalizeShopDomain } from './api.ts';
@@ -19,12 +21,14 @@ import {
 } from './connections.ts';
 import { createShopifyEvents } from './events.ts';
 import { createInstallFlow, fetchShopInfo } from './install.ts';
+import { registerLandingPage } from './landing.ts';
 import { adminBaseUrl, redirectUri, type ShopifyApp } from './oauth.ts';
+import { type AuditSink, registerShopifyApiRoutes, registerShopifyOAuthRoutes } from './routes.ts';
 
 export type { AdminClient, AdminResponse, Pacer, QueryCost } from './admin-client.ts';
 export { ShopifyAdminError } from './admin-client.ts';
 export type { ShopTenants } from './connections.ts';
-export type { ShopifyEvents, Subscriber } from './events.ts';
+export type { ShopifyEvents } from './events.ts';
 
 /** What `resolveShop` tells the webhooks module: `redacted` and `uninstalled` shops are not applied. */
 export type ShopResolution = {
@@ -33,11 +37,8 @@ export type ShopResolution = {
   status: 'active' | 'needs_reauth' | 'uninstalled' | 'redacted';
 };
 
-/**
- * The Shopify connection module (issue 5): install and token exchange, the token vault, refresh,
- * uninstall/redact, the token service, and the one door to a shop's Admin API (`adminClient`).
- */
-export function createShopify(deps: {
+/** Everything the Shopify module holds, without its routes. */
+function createShopifyCore(deps: {
   config: Config;
   database: Database;
   jobs: Jobs;
@@ -304,6 +305,38 @@ export function createShopify(deps: {
         expiringOfflineTokens: true,
         encryptionKeys: vault.keyIds.map((id) => ({ id, current: id === vault.currentKeyId })),
       };
+    },
+  };
+}
+
+/** The Shopify module without its routes (what its own routes use). */
+export type ShopifyCore = ReturnType<typeof createShopifyCore>;
+
+/** The API-key scopes of this module's routes. */
+export const SHOPIFY_SCOPES: readonly ScopeDefinition[] = [
+  { name: 'tokens:read', description: "Read a shop's Shopify access token (GET /api/v1/shops/:shop/token)" },
+];
+
+/**
+ * The Shopify connection module (issue 5): install and token exchange, the token vault, refresh,
+ * uninstall/redact, the token service, and the one door to a shop's Admin API (`adminClient`).
+ */
+export function createShopify(
+  deps: Parameters<typeof createShopifyCore>[0] & {
+    /** Identity's audit log, for the token service and connection changes. */
+    audit: AuditSink;
+  },
+) {
+  const shopify = createShopifyCore(deps);
+  return {
+    ...shopify,
+    scopes: SHOPIFY_SCOPES,
+    /** OAuth (install, callback, token exchange), the `/app` landing page, `/api/v1` connection routes. */
+    routes(app: App, role: Role): void {
+      if (role === 'worker') return;
+      registerShopifyOAuthRoutes(app, { shopify });
+      registerLandingPage(app);
+      registerShopifyApiRoutes(app, { shopify, audit: deps.audit });
     },
   };
 }

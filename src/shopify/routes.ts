@@ -17,7 +17,7 @@ import {
   tokenResponse,
 } from './api.ts';
 import { connectionView } from './connections.ts';
-import type { Shopify } from './index.ts';
+import type { ShopifyCore } from './index.ts';
 import { browserFlow } from './pages.ts';
 
 const rawQuery = (url: string) => {
@@ -41,7 +41,7 @@ const browserFlowRateLimit = { max: 120, timeWindow: 60_000, allowList: () => fa
  * The Shopify-facing routes (no StoreOps credentials: Shopify's own signatures authenticate them):
  * `GET /shopify/install`, `GET /shopify/callback`, `POST /shopify/token-exchange`.
  */
-export function registerShopifyOAuthRoutes(app: App, deps: { shopify: Shopify }) {
+export function registerShopifyOAuthRoutes(app: App, deps: { shopify: ShopifyCore }) {
   const { shopify } = deps;
   // The query is read raw (the hmac covers the exact parameters), so the schema lets anything through.
   const anyQuery = z.record(z.string(), z.union([z.string(), z.array(z.string())]));
@@ -161,7 +161,7 @@ const noStore = { 'cache-control': 'no-store' };
  * The token service (seed 000) and connection management under `/api/v1`: status, the token
  * endpoint (API keys with `tokens:read` only, audited), manual token, disconnect, OAuth debug.
  */
-export function registerShopifyApiRoutes(app: App, deps: { shopify: Shopify; audit: AuditSink }) {
+export function registerShopifyApiRoutes(app: App, deps: { shopify: ShopifyCore; audit: AuditSink }) {
   const { shopify, audit } = deps;
   const record = (
     principal: Principal,

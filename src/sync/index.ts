@@ -2,6 +2,8 @@ import { z } from 'zod';
 import type { Database } from '../platform/db/client.ts';
 import { isAppError } from '../platform/errors.ts';
 import type { Jobs } from '../platform/jobs.ts';
+import type { ScopeDefinition } from '../platform/http/auth.ts';
+import type { App, Role } from '../platform/http/server.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { ShopData } from '../shopdata/index.ts';
 import type { Shopify } from '../shopify/index.ts';
@@ -10,6 +12,7 @@ import type { RateBudget } from './budget.ts';
 import { createDataApi } from './data.ts';
 import { createSyncEngine, type SyncMode, type SyncSettings, type SyncTrigger } from './engine.ts';
 import { RESOURCES, type Resource } from './queries.ts';
+import { registerSyncRoutes } from './routes.ts';
 import type { SyncStateRow } from './state.ts';
 
 /*
@@ -39,8 +42,8 @@ type RunJob = z.infer<typeof runJobSchema>;
 /** Schedule of one tenant (null: the default; 0: off). */
 export type SyncSchedule = { incrementalEveryMinutes?: number | null; reconcileEveryHours?: number | null };
 
-/** Builds the sync module. */
-export function createSync(deps: {
+/** Everything the sync module holds, without its routes. */
+function createSyncCore(deps: {
   database: Database;
   jobs: Jobs;
   logger: Logger;
@@ -310,6 +313,27 @@ export function createSync(deps: {
     throttledCount: (shop: string) => deps.budget.throttledCount(shop),
     settings,
     queues: { run: runQueue.name, tick: 'sync.tick' },
+  };
+}
+
+/** The sync module without its routes (what its own routes use). */
+export type SyncCore = ReturnType<typeof createSyncCore>;
+
+/** The API-key scopes of this module's routes. */
+export const SYNC_SCOPES: readonly ScopeDefinition[] = [
+  { name: 'data:read', description: 'Read mirrored Shopify products, orders and customers, and sync status' },
+];
+
+/** Builds the sync module: the engine, its jobs, and the sync and mirrored-data routes. */
+export function createSync(deps: Parameters<typeof createSyncCore>[0]) {
+  const sync = createSyncCore(deps);
+  return {
+    ...sync,
+    scopes: SYNC_SCOPES,
+    /** Sync status and runs, and the mirrored-data API. */
+    routes(app: App, role: Role): void {
+      if (role !== 'worker') registerSyncRoutes(app, { sync });
+    },
   };
 }
 

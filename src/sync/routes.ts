@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { errorEnvelopeSchema } from '../platform/http/schemas.ts';
 import type { App } from '../platform/http/server.ts';
 import type { ListFilters } from './data.ts';
-import type { Sync } from './index.ts';
+import type { SyncCore } from './index.ts';
 import { RESOURCES, type Resource } from './queries.ts';
 
 /*
@@ -245,7 +245,7 @@ const QUERIES = { products: productQuery, orders: orderQuery, customers: listQue
 const source = z.enum(['mirror', 'shopify']);
 
 /** Registers the sync and data routes. */
-export function registerSyncRoutes(app: App, deps: { sync: Sync }) {
+export function registerSyncRoutes(app: App, deps: { sync: SyncCore }) {
   const { sync } = deps;
 
   app.get(
@@ -298,7 +298,7 @@ export function registerSyncRoutes(app: App, deps: { sync: Sync }) {
   for (const resource of RESOURCES) registerDataRoutes(app, sync, resource);
 }
 
-function registerDataRoutes(app: App, sync: Sync, resource: Resource) {
+function registerDataRoutes(app: App, sync: SyncCore, resource: Resource) {
   const item = SCHEMAS[resource];
   const singular = resource.slice(0, -1);
   app.get(

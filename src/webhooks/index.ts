@@ -6,14 +6,15 @@
  *
  *   const webhooks = createWebhooks({ config, logger, metrics, database, jobs, shopData, shopify });
  *   webhooks.onBulkOperationFinished(async (tx, op) => { await backfillQueue.send({ … }, { tx }); });
- *   webhooks.attach(app, role);   // in buildApp: routes (api roles), processor (worker roles)
+ *   webhooks.routes(app, role);   // in buildApp: routes (api roles), processor (worker roles)
  */
 import pg from 'pg';
 import { z } from 'zod';
 import type { Config } from '../platform/config.ts';
 import { shopifySecrets } from '../platform/crypto/hmac.ts';
 import type { Database, Tx } from '../platform/db/client.ts';
-import type { App } from '../platform/http/server.ts';
+import type { ScopeDefinition } from '../platform/http/auth.ts';
+import type { App, Role } from '../platform/http/server.ts';
 import type { Jobs } from '../platform/jobs.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { Metrics } from '../platform/metrics.ts';
@@ -46,7 +47,16 @@ export { DEFAULT_TOPICS, SUBSCRIBABLE_TOPICS } from './topics.ts';
 /** Orphans of a shop received this recently are adopted when the shop is installed. */
 const ADOPT_ORPHANS_WITHIN = '15 minutes';
 
-/** The webhook module; `attach` it to the app of every role. */
+/** The API-key scopes of this module's routes. */
+export const WEBHOOK_SCOPES: readonly ScopeDefinition[] = [
+  {
+    name: 'events:read',
+    description: 'Read the event log, dead letters, compliance requests and the live stream',
+  },
+  { name: 'events:replay', description: 'Replay events and redrive dead letters' },
+];
+
+/** The webhook module; its `routes` go on the app of every role. */
 export function createWebhooks(deps: {
   config: Config;
   logger: Logger;
@@ -241,11 +251,12 @@ export function createWebhooks(deps: {
   }
 
   return {
+    scopes: WEBHOOK_SCOPES,
     /**
      * Wires the module into a process: the intake and management routes on roles that serve the
      * API, the processor on roles that run workers, and an orderly stop when the app closes.
      */
-    attach(target: App, role: 'all' | 'api' | 'worker'): void {
+    routes(target: App, role: Role): void {
       app = target;
       if (role !== 'worker') {
         registerWebhookIntake(target, {

@@ -27,6 +27,7 @@ async function bareApp() {
   installAccessControl(app, {
     authenticator: server.deps.identity.authenticator,
     database: server.deps.database,
+    scopes: server.deps.scopes,
   });
   return app;
 }
@@ -60,6 +61,38 @@ describe('the authorization layer', () => {
     other.post('/hooks/elsewhere', async () => ({ ok: true }));
     await other.ready();
     await other.close();
+  });
+
+  it('refuses a route naming an API-key scope no module declared (a typo would lock every key out)', async () => {
+    const app = await bareApp();
+    let error: unknown;
+    try {
+      app.get('/api/v1/typo', { config: { access: { apiKey: ['data:raed'] } } }, async () => ({}));
+      await app.ready();
+    } catch (e) {
+      error = e;
+    }
+    expect(String(error)).toMatch(/undeclared API-key scope data:raed/);
+    await app.close().catch(() => {});
+  });
+
+  it('lists the scopes the modules declare, and refuses keys with undeclared ones', async () => {
+    const operator = await createOperatorSession(server);
+    const listed = await call(server, operator, 'GET', '/api/v1/api-key-scopes');
+    expect(listed.status).toBe(200);
+    expect(listed.body.items.map((s: { name: string }) => s.name)).toEqual(
+      expect.arrayContaining(['tokens:read', 'data:read', 'events:read', 'events:replay']),
+    );
+    const tenant = await createTenant(server, {}, operator);
+    const path = `/api/v1/tenants/${tenant.id}/api-keys`;
+    const refused = await call(server, operator, 'POST', path, {
+      name: 'typo',
+      scopes: ['data:read', 'nothing:here'],
+    });
+    expect(refused.status).toBe(422);
+    expect(refused.body.error.code).toBe('UNKNOWN_SCOPE');
+    expect(refused.body.error.details.unknown).toEqual(['nothing:here']);
+    expect((await call(server, operator, 'GET', path)).body.items).toEqual([]);
   });
 
   it('publishes each declaration in the OpenAPI document', async () => {

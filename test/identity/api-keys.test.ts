@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ALL_SCOPES,
+  allScopes,
   call,
   type Credentials,
   createApiKey,
@@ -35,7 +35,7 @@ describe('API keys', () => {
   it('shows the key once, stores only a peppered hash, and lists without secrets', async () => {
     const created = await call(server, owner, 'POST', keys(), {
       name: 'warehouse sync',
-      scopes: ['data:read', 'orders:write'],
+      scopes: ['data:read', 'events:read'],
     });
     expect(created.status).toBe(201);
     expect(created.headers.get('cache-control')).toBe('no-store');
@@ -43,7 +43,7 @@ describe('API keys', () => {
     expect(created.body.key).toContain(created.body.prefix);
     expect(created.body).toMatchObject({
       name: 'warehouse sync',
-      scopes: ['data:read', 'orders:write'],
+      scopes: ['data:read', 'events:read'],
       lastUsedAt: null,
     });
     const { rows } = await server.deps.database.query<{ key_hash: string }>(
@@ -61,17 +61,17 @@ describe('API keys', () => {
   });
 
   it('authenticates with X-API-Key, records last_used_at, and shows the key in me', async () => {
-    const key = await createApiKey(server, tenant, { scopes: ['analytics:read'] }, owner);
+    const key = await createApiKey(server, tenant, { scopes: ['events:replay'] }, owner);
     const me = await call(server, key.credentials, 'GET', '/api/v1/me');
     expect(me.status).toBe(200);
-    expect(me.body).toMatchObject({ kind: 'api_key', scopes: ['analytics:read'], tenant: { id: tenant.id } });
+    expect(me.body).toMatchObject({ kind: 'api_key', scopes: ['events:replay'], tenant: { id: tenant.id } });
     const read = await call(server, owner, 'GET', `${keys()}/${key.id}`);
     expect(read.body.lastUsedAt).toEqual(expect.any(String));
   });
 
   it('enforces scopes and keeps keys out of management routes', async () => {
     const narrow = await createApiKey(server, tenant, { scopes: ['data:read'] });
-    const full = await createApiKey(server, tenant, { scopes: ALL_SCOPES });
+    const full = await createApiKey(server, tenant, { scopes: allScopes(server) });
     for (const credentials of [narrow.credentials, full.credentials]) {
       expect((await call(server, credentials, 'GET', keys())).status).toBe(403);
       expect(

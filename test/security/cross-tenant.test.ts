@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ALL_SCOPES,
+  allScopes,
   authHeaders,
   basic,
   type Credentials,
@@ -89,7 +89,7 @@ beforeAll(async () => {
   // Tenant A's principals: every kind except operators (who may see all tenants).
   const ownerA = await createStaff(server, tenantA, { role: 'owner' }, operator);
   const staffA = await createStaff(server, tenantA, { role: 'staff' }, operator);
-  const keyA = await createApiKey(server, tenantA, { scopes: ALL_SCOPES }, operator);
+  const keyA = await createApiKey(server, tenantA, { scopes: allScopes(server) }, operator);
   const shopperA = await createShopper(server, tenantA);
   resourcesA = { user: staffA.id, key: keyA.id };
   principals = [

@@ -208,16 +208,8 @@ export const basic = (staff: { email: string; password: string }): Credentials =
   password: staff.password,
 });
 
-/** Every API-key scope. */
-export const ALL_SCOPES = [
-  'tokens:read',
-  'data:read',
-  'catalog:write',
-  'orders:write',
-  'events:read',
-  'events:replay',
-  'analytics:read',
-] as const;
+/** Every API-key scope the server's modules declare. */
+export const allScopes = (server: TestServer): string[] => server.deps.scopes.list().map((s) => s.name);
 
 /** Issues an API key for `tenant` (as `by`, by default the server's first operator). */
 export async function createApiKey(
@@ -231,7 +223,7 @@ export async function createApiKey(
     by ?? (await createOperatorSession(server)),
     'POST',
     `/api/v1/tenants/${tenant.id}/api-keys`,
-    { name: input.name ?? 'test key', scopes: input.scopes ?? ALL_SCOPES },
+    { name: input.name ?? 'test key', scopes: input.scopes ?? allScopes(server) },
   );
   expect(res.status, res.text).toBe(201);
   rememberSecret(res.body.key);

@@ -11,19 +11,45 @@ import type { App } from './server.ts';
  * free of domain imports. See docs/security.md for the model and examples.
  */
 
-/** Scopes an API key can hold. A route lists the ones it needs; a key needs all of them. */
-export const API_KEY_SCOPES = [
-  'tokens:read',
-  'data:read',
-  'catalog:write',
-  'orders:write',
-  'events:read',
-  'events:replay',
-  'analytics:read',
-] as const;
+/**
+ * One API-key scope, `resource:verb` (`data:read`). Scopes belong to the modules whose routes need
+ * them: each door declares its own (`scopes` on the door, wired into a `ScopeRegistry` in deps.ts),
+ * so platform holds the mechanism and no domain vocabulary. A route lists the scopes it needs; a
+ * key needs all of them.
+ */
+export type ApiKeyScope = string;
 
-/** One API-key scope. */
-export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
+/** A scope as a module declares it (the dashboard's key form shows the description). */
+export type ScopeDefinition = { name: ApiKeyScope; description: string };
+
+/** What a scope name looks like. */
+export const SCOPE_NAME = /^[a-z][a-z_]*:[a-z][a-z_]*$/;
+
+/**
+ * The scopes the modules declared, filled at wiring time. The access layer refuses to start when a
+ * route names an undeclared scope (a typo would otherwise lock every key out), and key creation
+ * refuses scopes nobody declared.
+ */
+export function createScopeRegistry() {
+  const scopes = new Map<ApiKeyScope, ScopeDefinition>();
+  return {
+    /** Adds a module's scopes; a bad or twice-declared name is a wiring error. */
+    declare(definitions: readonly ScopeDefinition[]): void {
+      for (const definition of definitions) {
+        if (!SCOPE_NAME.test(definition.name)) throw new Error(`bad API-key scope name: ${definition.name}`);
+        if (scopes.has(definition.name)) throw new Error(`API-key scope declared twice: ${definition.name}`);
+        scopes.set(definition.name, definition);
+      }
+    },
+    /** True when some module declared `name`. */
+    has: (name: string): boolean => scopes.has(name),
+    /** Every declared scope, in declaration order. */
+    list: (): ScopeDefinition[] => [...scopes.values()],
+  };
+}
+
+/** The scope registry of one process. */
+export type ScopeRegistry = ReturnType<typeof createScopeRegistry>;
 
 /** Tenant staff roles: owners manage staff and keys, staff run catalog and orders. */
 export const STAFF_ROLES = ['owner', 'staff'] as const;
@@ -166,8 +192,11 @@ const toArray = <T>(value: T | T[] | undefined): T[] =>
  * Installs the authorization layer on `app`. Call it right after creating the server and before
  * registering domain routes: it only sees routes registered after it.
  */
-export function installAccessControl(app: App, deps: { authenticator: Authenticator; database: Database }) {
-  const { authenticator, database } = deps;
+export function installAccessControl(
+  app: App,
+  deps: { authenticator: Authenticator; database: Database; scopes: ScopeRegistry },
+) {
+  const { authenticator, database, scopes } = deps;
 
   /** A fresh `request.auth` for the anonymous caller of a route that declares no access. */
   function createAuth(principal: Principal, csrfToken?: string): RequestAuth {
@@ -269,6 +298,12 @@ export function installAccessControl(app: App, deps: { authenticator: Authentica
       );
       if (kinds.length === 0)
         throw new Error(`${routeOptions.method} ${routeOptions.url}: access allows nobody`);
+      const unknown = (access.apiKey ?? []).filter((scope) => !scopes.has(scope));
+      if (unknown.length > 0) {
+        throw new Error(
+          `${routeOptions.method} ${routeOptions.url}: undeclared API-key scope ${unknown.join(', ')} (declare it on the module's door)`,
+        );
+      }
     }
     routeOptions.onRequest = [guardFor(access), ...toArray(routeOptions.onRequest)];
     // The declaration is published in the OpenAPI document, so clients and the cross-tenant probe

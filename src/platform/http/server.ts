@@ -23,10 +23,24 @@ import type { Config } from '../config.ts';
 import { AppError, isAppError, tooManyRequests } from '../errors.ts';
 import { type Logger, redactUrl } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
+import type { ScopeDefinition } from './auth.ts';
 import { errorEnvelopeSchema } from './schemas.ts';
 
 /** The Fastify instance type every module registers routes on (Zod schemas end to end). */
 export type App = FastifyInstance<any, any, any, Logger, ZodTypeProvider>;
+
+/** Which parts a process runs: `all` (default), `api` (HTTP only) or `worker` (jobs + health). */
+export type Role = 'all' | 'api' | 'worker';
+
+/**
+ * What `buildApp` needs of a module's door: its routes (registered on roles that serve the API;
+ * a module with background loops also starts them here on roles that work) and the API-key scopes
+ * its routes name. `app.ts` calls doors only.
+ */
+export type Door = {
+  routes(app: App, role: Role): void;
+  scopes?: readonly ScopeDefinition[];
+};
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
