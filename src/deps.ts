@@ -10,7 +10,7 @@ import { createMailer } from './platform/mail.ts';
 import { createIdentity } from './identity/index.ts';
 import { createShopTenants } from './identity/shop-tenants.ts';
 import { createShopify } from './shopify/index.ts';
-import { createShopData } from './shopdata/index.ts';
+import { createMirror } from './mirror/index.ts';
 import { createWebhooks } from './webhooks/index.ts';
 import { createRateBudget } from './sync/budget.ts';
 import { createSync } from './sync/index.ts';
@@ -43,13 +43,13 @@ export async function createDeps(config: Config, options: { logDestination?: Des
     audit: identity.audit,
     pacer: shopifyBudget,
   });
-  const shopData = createShopData();
-  const webhooks = createWebhooks({ config, logger, metrics, database, jobs, shopData, shopify });
+  const mirror = createMirror();
+  const webhooks = createWebhooks({ config, logger, metrics, database, jobs, mirror, shopify });
   const sync = createSync({
     database,
     jobs,
     logger,
-    shopData,
+    mirror,
     shopify,
     budget: shopifyBudget,
     onBulkOperationFinished: (listener) => webhooks.onBulkOperationFinished(listener),
@@ -70,7 +70,7 @@ export async function createDeps(config: Config, options: { logDestination?: Des
     mailer,
     identity,
     shopify,
-    shopData,
+    mirror,
     webhooks,
     sync,
     doors,

@@ -6,10 +6,10 @@ import type {
   LineItemRow,
   OrderWithItems,
   ProductWithVariants,
-  ShopData,
+  Mirror,
   TransactionRow,
   VariantRow,
-} from '../shopdata/index.ts';
+} from '../mirror/index.ts';
 import type { AdminClient } from '../shopify/index.ts';
 import { completeChildrenOf, mapNodesWith } from './live.ts';
 import { nodesQuery, pageQuery, type Resource, SPECS } from './queries.ts';
@@ -316,16 +316,16 @@ const LIVE_PAGE: Record<Resource, number> = { products: 15, orders: 10, customer
 /** The data API's reads. */
 export function createDataApi(deps: {
   adminClient: (tenantId: string) => Promise<AdminClient>;
-  shopData: ShopData;
+  mirror: Mirror;
 }) {
-  const { shopData } = deps;
+  const { mirror } = deps;
 
   async function writeBack(tx: Tx, tenantId: string, resource: Resource, rows: unknown[]) {
     if (rows.length === 0) return;
-    if (resource === 'orders') await shopData.writeOrderBatch(tx, tenantId, rows as OrderWithItems[]);
+    if (resource === 'orders') await mirror.writeOrderBatch(tx, tenantId, rows as OrderWithItems[]);
     else if (resource === 'products')
-      await shopData.upsertProducts(tx, tenantId, rows as ProductWithVariants[], { source: 'sync' });
-    else await shopData.upsertCustomers(tx, tenantId, rows as CustomerRow[], { source: 'sync' });
+      await mirror.upsertProducts(tx, tenantId, rows as ProductWithVariants[], { source: 'sync' });
+    else await mirror.upsertCustomers(tx, tenantId, rows as CustomerRow[], { source: 'sync' });
   }
 
   function views(resource: Resource, rows: unknown[]) {

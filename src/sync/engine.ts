@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Database, Tx } from '../platform/db/client.ts';
 import type { Logger } from '../platform/logger.ts';
-import type { ShopData } from '../shopdata/index.ts';
-import { idFromGid } from '../shopdata/index.ts';
-import type { CustomerRow, EncodedOrder, OrderWithItems, ProductWithVariants } from '../shopdata/index.ts';
+import type { Mirror } from '../mirror/index.ts';
+import { idFromGid } from '../mirror/index.ts';
+import type { CustomerRow, EncodedOrder, OrderWithItems, ProductWithVariants } from '../mirror/index.ts';
 import { type ConnectionPage, paginate } from '../shopify/admin-client.ts';
 import type { AdminClient } from '../shopify/index.ts';
 import { ShopifyAdminError } from '../shopify/index.ts';
@@ -138,12 +138,12 @@ const MAX_REPAIRED_IDS = 100;
 export function createSyncEngine(deps: {
   database: Database;
   logger: Logger;
-  shopData: ShopData;
+  mirror: Mirror;
   adminClient: (tenantId: string) => Promise<AdminClient>;
   settings: SyncSettings;
   fetch?: typeof fetch;
 }) {
-  const { database, shopData, settings } = deps;
+  const { database, mirror, settings } = deps;
   const logger = deps.logger.child({ module: 'sync' });
   const store = createSyncStateStore(database);
   const doFetch = deps.fetch ?? fetch;
@@ -154,11 +154,11 @@ export function createSyncEngine(deps: {
   const orderFormat = database.kind === 'postgres' ? 'copy' : 'json';
 
   /**
-   * What `write` takes: orders encoded by `shopData.encodeOrder` as soon as they are mapped (so only
+   * What `write` takes: orders encoded by `mirror.encodeOrder` as soon as they are mapped (so only
    * their strings wait for a batch and a connection), other resources as mapped rows.
    */
   const forWrite = (resource: Resource, row: ResourceRow): ResourceRow | EncodedOrder =>
-    resource === 'orders' ? shopData.encodeOrder(row as OrderWithItems, orderFormat) : row;
+    resource === 'orders' ? mirror.encodeOrder(row as OrderWithItems, orderFormat) : row;
   const allForWrite = (resource: Resource, rows: ResourceRow[]) => rows.map((r) => forWrite(resource, r));
 
   /** Writes a batch (made with `forWrite`) in a tenant transaction. */
@@ -169,18 +169,17 @@ export function createSyncEngine(deps: {
     report: SyncReport,
   ) {
     if (rows.length === 0) return;
-    const orders =
-      resource === 'orders' ? shopData.batchOfEncoded(rows as EncodedOrder[], orderFormat) : null;
+    const orders = resource === 'orders' ? mirror.batchOfEncoded(rows as EncodedOrder[], orderFormat) : null;
     // Only the encoded strings wait for a connection.
     if (orders) rows = [];
     const result = await database.withTenant(tenantId, async (tx: Tx) => {
       // Batches are replayable from the checkpoint, which is committed synchronously after them
       // (WAL is sequential), so they need not wait for their own flush.
       if (database.kind === 'postgres') await tx.query('SET LOCAL synchronous_commit = off');
-      if (orders) return shopData.writePreparedOrders(tx, tenantId, orders);
+      if (orders) return mirror.writePreparedOrders(tx, tenantId, orders);
       if (resource === 'products')
-        return shopData.upsertProducts(tx, tenantId, rows as ProductWithVariants[], { source: 'sync' });
-      return shopData.upsertCustomers(tx, tenantId, rows as CustomerRow[], { source: 'sync' });
+        return mirror.upsertProducts(tx, tenantId, rows as ProductWithVariants[], { source: 'sync' });
+      return mirror.upsertCustomers(tx, tenantId, rows as CustomerRow[], { source: 'sync' });
     });
     report.written += result.applied.length;
     report.skipped += result.skipped.length;
@@ -518,7 +517,7 @@ export function createSyncEngine(deps: {
     for await (const events of pages) {
       for (const e of events) {
         const { deleted } = await database.withTenant(ctx.tenantId, (tx) =>
-          shopData.markDeleted(tx, ctx.tenantId, 'products', [idFromGid(e.subjectId)], {
+          mirror.markDeleted(tx, ctx.tenantId, 'products', [idFromGid(e.subjectId)], {
             deletedAt: e.occurredAt,
             source: 'sync',
           }),
@@ -632,7 +631,7 @@ export function createSyncEngine(deps: {
         );
       if (gone.length > 0) {
         const { deleted } = await database.withTenant(ctx.tenantId, (tx) =>
-          shopData.markDeleted(tx, ctx.tenantId, ctx.resource, gone, { source: 'sync' }),
+          mirror.markDeleted(tx, ctx.tenantId, ctx.resource, gone, { source: 'sync' }),
         );
         ctx.report.deleted += deleted;
         rec.deleted += gone.length;

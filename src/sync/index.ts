@@ -5,7 +5,7 @@ import type { Jobs } from '../platform/jobs.ts';
 import type { ScopeDefinition } from '../platform/http/auth.ts';
 import type { App, Role } from '../platform/http/server.ts';
 import type { Logger } from '../platform/logger.ts';
-import type { ShopData } from '../shopdata/index.ts';
+import type { Mirror } from '../mirror/index.ts';
 import type { Shopify } from '../shopify/index.ts';
 import { ShopifyAdminError } from '../shopify/index.ts';
 import type { RateBudget } from './budget.ts';
@@ -47,7 +47,7 @@ function createSyncCore(deps: {
   database: Database;
   jobs: Jobs;
   logger: Logger;
-  shopData: ShopData;
+  mirror: Mirror;
   shopify: Pick<Shopify, 'adminClient' | 'events'>;
   budget: RateBudget;
   onBulkOperationFinished: (
@@ -57,7 +57,7 @@ function createSyncCore(deps: {
   /** Runs this process carries out at once (SYNC_CONCURRENCY). */
   concurrency?: number;
 }) {
-  const { database, jobs, shopData, shopify } = deps;
+  const { database, jobs, mirror, shopify } = deps;
   const logger = deps.logger.child({ module: 'sync' });
   const pglite = database.kind === 'pglite';
   const settings: SyncSettings = {
@@ -75,7 +75,7 @@ function createSyncCore(deps: {
   const engine = createSyncEngine({
     database,
     logger,
-    shopData,
+    mirror,
     adminClient: (tenantId) => shopify.adminClient(tenantId),
     settings,
   });
@@ -308,7 +308,7 @@ function createSyncCore(deps: {
     setSchedule,
     tick,
     /** Mirrored data reads (and live read-through) for the data API. */
-    data: createDataApi({ adminClient: (tenantId) => shopify.adminClient(tenantId), shopData }),
+    data: createDataApi({ adminClient: (tenantId) => shopify.adminClient(tenantId), mirror }),
     /** THROTTLED answers seen for a shop (status and benchmark). */
     throttledCount: (shop: string) => deps.budget.throttledCount(shop),
     settings,

@@ -7,8 +7,8 @@ import {
   PRODUCT_FIELDS,
   productFromGraphql,
   VARIANT_FIELDS,
-} from '../shopdata/index.ts';
-import type { CustomerRow, OrderWithItems, ProductWithVariants } from '../shopdata/index.ts';
+} from '../mirror/index.ts';
+import type { CustomerRow, OrderWithItems, ProductWithVariants } from '../mirror/index.ts';
 
 /*
  * The typed Admin GraphQL queries of sync (issue 7), one description per resource: which

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Tx } from '../platform/db/client.ts';
-import type { CustomerSubject, ShopData } from '../shopdata/index.ts';
+import type { CustomerSubject, Mirror } from '../mirror/index.ts';
 import type { TopicHandler, WebhookEvent } from './handlers.ts';
 
 /*
@@ -109,7 +109,7 @@ async function scrubCustomerPayloads(tx: Tx, tenantId: string, subject: Customer
 
 /** The three compliance handlers; `redactShop` is the Shopify connection's redaction. */
 export function complianceHandlers(deps: {
-  shopData: ShopData;
+  mirror: Mirror;
   /** Marks the shop redacted (so later deliveries are orphaned); false if reinstalled or unknown. */
   redactShop: (shopDomain: string) => Promise<boolean>;
   /** Whether the connection of a shop is now redacted (after `redactShop`). */
@@ -117,7 +117,7 @@ export function complianceHandlers(deps: {
   /** Erases the event log and mirrored data of a redacted tenant (shared with the 48 h redaction). */
   eraseTenant: (tx: Tx, tenantId: string, keepInboxId?: number) => Promise<Record<string, number>>;
 }): TopicHandler[] {
-  const { shopData } = deps;
+  const { mirror } = deps;
   const failed = async (tx: Tx, event: WebhookEvent, error: string, final: boolean) =>
     record(tx, event, { status: final ? 'failed' : 'pending', error });
 
@@ -134,7 +134,7 @@ export function complianceHandlers(deps: {
             email: p.customer.email ?? null,
             orderIds: p.orders_requested,
           };
-          const data = await shopData.exportCustomer(tx, event.tenantId, subject);
+          const data = await mirror.exportCustomer(tx, event.tenantId, subject);
           await record(tx, event, {
             status: 'completed',
             customerId: subject.customerId,
@@ -168,7 +168,7 @@ export function complianceHandlers(deps: {
             email: p.customer.email ?? null,
             orderIds: p.orders_to_redact,
           };
-          const redacted = await shopData.redactCustomer(tx, event.tenantId, subject);
+          const redacted = await mirror.redactCustomer(tx, event.tenantId, subject);
           const payloads = await scrubCustomerPayloads(tx, event.tenantId, subject);
           // Earlier exports of this customer go too: the log keeps only ids and outcomes.
           await tx.query(
@@ -224,11 +224,11 @@ export function complianceHandlers(deps: {
  */
 export async function eraseTenantData(
   tx: Tx,
-  shopData: ShopData,
+  mirror: Mirror,
   tenantId: string,
   keepInboxId?: number,
 ): Promise<Record<string, number>> {
-  const mirrored = await shopData.eraseShop(tx, tenantId);
+  const mirrored = await mirror.eraseShop(tx, tenantId);
   const keep = keepInboxId ?? -1;
   const { rows: events } = await tx.query(
     `DELETE FROM webhook_inbox

@@ -5,8 +5,8 @@ import {
   deletedIdFromRest,
   orderFromRest,
   productFromRest,
-  type ShopData,
-} from '../shopdata/index.ts';
+  type Mirror,
+} from '../mirror/index.ts';
 
 /** One stored delivery being applied by a worker. */
 export type WebhookEvent = {
@@ -80,7 +80,7 @@ export const ORDER_TOPICS = [
 ] as const;
 
 /** products/*, customers/* and orders/*: batch upserts and tombstones into the mirrored tables. */
-export function dataHandlers(shopData: ShopData): TopicHandler[] {
+export function dataHandlers(mirror: Mirror): TopicHandler[] {
   return [
     {
       name: 'products',
@@ -88,9 +88,9 @@ export function dataHandlers(shopData: ShopData): TopicHandler[] {
       async apply(tx, events) {
         const tenantId = events[0].tenantId;
         const upserts = events.filter((e) => !isDelete(e.topic)).map((e) => productFromRest(e.payload));
-        await shopData.upsertProducts(tx, tenantId, upserts);
+        await mirror.upsertProducts(tx, tenantId, upserts);
         for (const e of events.filter((e) => isDelete(e.topic))) {
-          await shopData.markDeleted(tx, tenantId, 'products', [deletedIdFromRest(e.payload)], {
+          await mirror.markDeleted(tx, tenantId, 'products', [deletedIdFromRest(e.payload)], {
             deletedAt: deletedAt(e),
           });
         }
@@ -102,9 +102,9 @@ export function dataHandlers(shopData: ShopData): TopicHandler[] {
       async apply(tx, events) {
         const tenantId = events[0].tenantId;
         const upserts = events.filter((e) => !isDelete(e.topic)).map((e) => customerFromRest(e.payload));
-        await shopData.upsertCustomers(tx, tenantId, upserts);
+        await mirror.upsertCustomers(tx, tenantId, upserts);
         for (const e of events.filter((e) => isDelete(e.topic))) {
-          await shopData.markDeleted(tx, tenantId, 'customers', [deletedIdFromRest(e.payload)], {
+          await mirror.markDeleted(tx, tenantId, 'customers', [deletedIdFromRest(e.payload)], {
             deletedAt: deletedAt(e),
           });
         }
@@ -116,9 +116,9 @@ export function dataHandlers(shopData: ShopData): TopicHandler[] {
       async apply(tx, events) {
         const tenantId = events[0].tenantId;
         const upserts = events.filter((e) => !isDelete(e.topic)).map((e) => orderFromRest(e.payload));
-        await shopData.upsertOrders(tx, tenantId, upserts);
+        await mirror.upsertOrders(tx, tenantId, upserts);
         for (const e of events.filter((e) => isDelete(e.topic))) {
-          await shopData.markDeleted(tx, tenantId, 'orders', [deletedIdFromRest(e.payload)], {
+          await mirror.markDeleted(tx, tenantId, 'orders', [deletedIdFromRest(e.payload)], {
             deletedAt: deletedAt(e),
           });
         }

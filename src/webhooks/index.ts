@@ -4,7 +4,7 @@
  * with backoff and a dead-letter queue, the event log with replay, a live stream, subscription
  * management through the Admin API, retention and metrics. docs/webhooks.md describes it.
  *
- *   const webhooks = createWebhooks({ config, logger, metrics, database, jobs, shopData, shopify });
+ *   const webhooks = createWebhooks({ config, logger, metrics, database, jobs, mirror, shopify });
  *   webhooks.onBulkOperationFinished(async (tx, op) => { await backfillQueue.send({ … }, { tx }); });
  *   webhooks.routes(app, role);   // in buildApp: routes (api roles), processor (worker roles)
  */
@@ -18,7 +18,7 @@ import type { App, Role } from '../platform/http/server.ts';
 import type { Jobs } from '../platform/jobs.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { Metrics } from '../platform/metrics.ts';
-import type { ShopData } from '../shopdata/index.ts';
+import type { Mirror } from '../mirror/index.ts';
 import type { Shopify } from '../shopify/index.ts';
 import { complianceHandlers, eraseTenantData } from './compliance.ts';
 import {
@@ -63,13 +63,13 @@ export function createWebhooks(deps: {
   metrics: Metrics;
   database: Database;
   jobs: Jobs;
-  shopData: ShopData;
+  mirror: Mirror;
   shopify: Pick<
     Shopify,
     'resolveShop' | 'handleAppUninstalled' | 'handleShopRedact' | 'adminClient' | 'events'
   >;
 }) {
-  const { config, database, jobs, shopData, shopify } = deps;
+  const { config, database, jobs, mirror, shopify } = deps;
   const logger = deps.logger.child({ module: 'webhooks' });
   const metrics = createWebhookMetrics(deps.metrics.registry);
   const stream = createLiveStream({ databaseUrl: config.DATABASE_URL, logger });
@@ -82,18 +82,18 @@ export function createWebhooks(deps: {
   const bulkListeners: BulkOperationListener[] = [];
   const subscribers: TopicHandler[] = [];
   const builtIn: TopicHandler[] = [
-    ...dataHandlers(shopData),
+    ...dataHandlers(mirror),
     appUninstalledHandler((shop) => shopify.handleAppUninstalled(shop)),
     bulkOperationHandler(bulkListeners),
     ...complianceHandlers({
-      shopData,
+      mirror,
       redactShop: async (shop) => {
         const redacted = await shopify.handleShopRedact(shop);
         resolver.forget(shop);
         return redacted;
       },
       isRedacted: async (shop) => (await shopify.resolveShop(shop))?.status === 'redacted',
-      eraseTenant: (tx, tenantId, keep) => eraseTenantData(tx, shopData, tenantId, keep),
+      eraseTenant: (tx, tenantId, keep) => eraseTenantData(tx, mirror, tenantId, keep),
     }),
   ];
   let handlers: readonly TopicHandler[] = builtIn;
@@ -230,7 +230,7 @@ export function createWebhooks(deps: {
     retryLimit: 10,
     handler: async ({ data }) => {
       resolver.forget(data.shop);
-      return database.withTenant(data.tenantId, (tx) => eraseTenantData(tx, shopData, data.tenantId));
+      return database.withTenant(data.tenantId, (tx) => eraseTenantData(tx, mirror, data.tenantId));
     },
   });
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { customerFromRest, orderFromRest, productFromRest } from '../../src/shopdata/index.ts';
+import { customerFromRest, orderFromRest, productFromRest } from '../../src/mirror/index.ts';
 import { basic, call, createApiKey, createStaff } from '../support/identity.ts';
 import { startSyncStack, type SyncStack } from '../support/sync.ts';
 

@@ -7,19 +7,19 @@ import { customerToRest, orderToRest, productToRest } from '../../src/devtools/s
 import { createShopState } from '../../src/devtools/shopify-sim/shops.ts';
 import type { Tx } from '../../src/platform/db/client.ts';
 import {
-  createShopData,
+  createMirror,
   customerFromRest,
   type OrderWithItems,
   orderFromRest,
   type ProductWithVariants,
   productFromRest,
-} from '../../src/shopdata/index.ts';
+} from '../../src/mirror/index.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
 // The mirrored Shopify data (issue 6): REST payload mappers and the order-safe, idempotent batch
 // upserts, tombstones and redaction rules, against the real database (PGlite or PostgreSQL).
 
-const shopData = createShopData();
+const mirror = createMirror();
 let server: TestServer;
 let tenantId: string;
 let otherTenant: string;
@@ -136,15 +136,15 @@ function order(id: number, minute: number, total: string, lines: [number, string
 describe('products', () => {
   it('writes, refreshes newer versions, ignores older ones and keeps exact prices', async () => {
     const first = await inTenant((tx) =>
-      shopData.upsertProducts(tx, tenantId, [product(1, 5, 'Lamp', [[11, '0.10']])]),
+      mirror.upsertProducts(tx, tenantId, [product(1, 5, 'Lamp', [[11, '0.10']])]),
     );
     expect(first).toEqual({ applied: [1], skipped: [] });
     const older = await inTenant((tx) =>
-      shopData.upsertProducts(tx, tenantId, [product(1, 1, 'Old Lamp', [[11, '9.99']])]),
+      mirror.upsertProducts(tx, tenantId, [product(1, 1, 'Old Lamp', [[11, '9.99']])]),
     );
     expect(older).toEqual({ applied: [], skipped: [1] });
     const same = await inTenant((tx) =>
-      shopData.upsertProducts(tx, tenantId, [product(1, 5, 'Lamp', [[11, '0.10']])]),
+      mirror.upsertProducts(tx, tenantId, [product(1, 5, 'Lamp', [[11, '0.10']])]),
     );
     expect(same.applied).toEqual([1]);
     const [row] = await q('SELECT title FROM shop_products WHERE tenant_id = $1 AND id = 1', [tenantId]);
@@ -157,7 +157,7 @@ describe('products', () => {
 
   it('keeps the newest version within a batch and replaces the variant set', async () => {
     const result = await inTenant((tx) =>
-      shopData.upsertProducts(tx, tenantId, [
+      mirror.upsertProducts(tx, tenantId, [
         product(2, 9, 'Newest', [[21, '5.00']]),
         product(2, 3, 'Stale', [
           [21, '1.00'],
@@ -175,7 +175,7 @@ describe('products', () => {
       ]),
     ).toEqual([{ id: 21 }]);
     await inTenant((tx) =>
-      shopData.upsertProducts(tx, tenantId, [
+      mirror.upsertProducts(tx, tenantId, [
         product(2, 10, 'Newest', [
           [23, '7.50'],
           [24, '8.25'],
@@ -190,7 +190,7 @@ describe('products', () => {
   });
 
   it('tombstones deletes, even before the create arrives, so nothing comes back', async () => {
-    await inTenant((tx) => shopData.markDeleted(tx, tenantId, 'products', [1], { deletedAt: at(30) }));
+    await inTenant((tx) => mirror.markDeleted(tx, tenantId, 'products', [1], { deletedAt: at(30) }));
     const [gone] = await q('SELECT title, deleted_at FROM shop_products WHERE tenant_id = $1 AND id = 1', [
       tenantId,
     ]);
@@ -200,20 +200,20 @@ describe('products', () => {
       await q('SELECT 1 FROM shop_product_variants WHERE tenant_id = $1 AND product_id = 1', [tenantId]),
     ).toEqual([]);
     const late = await inTenant((tx) =>
-      shopData.upsertProducts(tx, tenantId, [product(1, 59, 'Zombie', [[11, '1.00']])]),
+      mirror.upsertProducts(tx, tenantId, [product(1, 59, 'Zombie', [[11, '1.00']])]),
     );
     expect(late.skipped).toEqual([1]);
 
-    await inTenant((tx) => shopData.markDeleted(tx, tenantId, 'products', [3]));
-    const early = await inTenant((tx) => shopData.upsertProducts(tx, tenantId, [product(3, 1, 'Never', [])]));
+    await inTenant((tx) => mirror.markDeleted(tx, tenantId, 'products', [3]));
+    const early = await inTenant((tx) => mirror.upsertProducts(tx, tenantId, [product(3, 1, 'Never', [])]));
     expect(early.skipped).toEqual([3]);
-    const again = await inTenant((tx) => shopData.markDeleted(tx, tenantId, 'products', [3]));
+    const again = await inTenant((tx) => mirror.markDeleted(tx, tenantId, 'products', [3]));
     expect(again.deleted).toBe(1);
   });
 
   it("cannot write another tenant's rows from a tenant transaction (row-level security)", async () => {
     await expect(
-      inTenant((tx) => shopData.upsertProducts(tx, otherTenant, [product(9, 1, 'Intruder', [])])),
+      inTenant((tx) => mirror.upsertProducts(tx, otherTenant, [product(9, 1, 'Intruder', [])])),
     ).rejects.toThrow();
     expect(await q('SELECT 1 FROM shop_products WHERE tenant_id = $1', [otherTenant])).toEqual([]);
   });
@@ -222,7 +222,7 @@ describe('products', () => {
 describe('orders and customers', () => {
   it('replaces line items as a set and keeps transactions unless new ones are given', async () => {
     await inTenant((tx) =>
-      shopData.upsertOrders(tx, tenantId, [
+      mirror.upsertOrders(tx, tenantId, [
         {
           ...order(100, 1, '30.20', [
             [1001, '10.10', 2],
@@ -244,9 +244,7 @@ describe('orders and customers', () => {
         },
       ]),
     );
-    await inTenant((tx) =>
-      shopData.upsertOrders(tx, tenantId, [order(100, 2, '10.10', [[1001, '10.10', 1]])]),
-    );
+    await inTenant((tx) => mirror.upsertOrders(tx, tenantId, [order(100, 2, '10.10', [[1001, '10.10', 1]])]));
     const lines = await q(
       'SELECT id, quantity, price FROM shop_order_line_items WHERE tenant_id = $1 AND order_id = 100',
       [tenantId],
@@ -265,7 +263,7 @@ describe('orders and customers', () => {
 
   it('keeps redacted personal fields cleared while totals still follow Shopify', async () => {
     await inTenant((tx) =>
-      shopData.upsertCustomers(tx, tenantId, [
+      mirror.upsertCustomers(tx, tenantId, [
         {
           id: 77,
           email: 'buyer@example.test',
@@ -287,12 +285,10 @@ describe('orders and customers', () => {
       ]),
     );
     const redacted = await inTenant((tx) =>
-      shopData.redactCustomer(tx, tenantId, { customerId: 77, email: 'buyer@example.test', orderIds: [100] }),
+      mirror.redactCustomer(tx, tenantId, { customerId: 77, email: 'buyer@example.test', orderIds: [100] }),
     );
     expect(redacted).toEqual({ customers: 1, orders: 1 });
-    await inTenant((tx) =>
-      shopData.upsertOrders(tx, tenantId, [order(100, 9, '99.99', [[1001, '99.99', 1]])]),
-    );
+    await inTenant((tx) => mirror.upsertOrders(tx, tenantId, [order(100, 9, '99.99', [[1001, '99.99', 1]])]));
     const [o] = await q(
       'SELECT email, note, billing_address, total_price FROM shop_orders WHERE tenant_id = $1 AND id = 100',
       [tenantId],
@@ -300,7 +296,7 @@ describe('orders and customers', () => {
     expect(o).toEqual({ email: null, note: null, billing_address: null, total_price: '99.99' });
 
     const exported = await inTenant((tx) =>
-      shopData.exportCustomer(tx, tenantId, { customerId: 77, email: null, orderIds: [] }),
+      mirror.exportCustomer(tx, tenantId, { customerId: 77, email: null, orderIds: [] }),
     );
     expect(exported.customer).toMatchObject({ id: 77, email: null, total_spent: '10.10' });
     expect(exported.orders.map((x) => x.id)).toEqual([100]);
@@ -308,11 +304,11 @@ describe('orders and customers', () => {
   });
 
   it('erases every mirrored row of a shop', async () => {
-    const counts = await inTenant((tx) => shopData.countRecords(tx, tenantId));
+    const counts = await inTenant((tx) => mirror.countRecords(tx, tenantId));
     expect(counts.orders).toBe(1);
-    const deleted = await inTenant((tx) => shopData.eraseShop(tx, tenantId));
+    const deleted = await inTenant((tx) => mirror.eraseShop(tx, tenantId));
     expect(deleted.shop_orders).toBe(1);
-    expect(await inTenant((tx) => shopData.countRecords(tx, tenantId))).toEqual({
+    expect(await inTenant((tx) => mirror.countRecords(tx, tenantId))).toEqual({
       products: 0,
       orders: 0,
       customers: 0,
@@ -333,8 +329,8 @@ describe('the fast order writer (sync backfill: COPY on PostgreSQL, JSON on PGli
     first.lineItems[0].fulfillmentStatus = 'partial';
     const older = order(9101, 1, '99.00', [[91012, '99.00', 1]]);
     const deleted = order(9102, 5, '5.00', [[91021, '5.00', 1]]);
-    await inTenant((tx) => shopData.markDeleted(tx, tenantId, 'orders', [9102], { source: 'webhook' }));
-    const result = await inTenant((tx) => shopData.writeOrderBatch(tx, tenantId, [older, first, deleted]));
+    await inTenant((tx) => mirror.markDeleted(tx, tenantId, 'orders', [9102], { source: 'webhook' }));
+    const result = await inTenant((tx) => mirror.writeOrderBatch(tx, tenantId, [older, first, deleted]));
     // Newest version within the batch wins; a tombstone wins over a late write.
     expect(result).toEqual({ applied: [9101], skipped: [9102] });
     const [row] = await q(
@@ -355,7 +351,7 @@ describe('the fast order writer (sync backfill: COPY on PostgreSQL, JSON on PGli
       { id: 91011, title: tricky, fulfillment_status: 'partial' },
     ]);
     // A stored newer version is kept; the older write is skipped with its lines.
-    const stale = await inTenant((tx) => shopData.writeOrderBatch(tx, tenantId, [older]));
+    const stale = await inTenant((tx) => mirror.writeOrderBatch(tx, tenantId, [older]));
     expect(stale).toEqual({ applied: [], skipped: [9101] });
     expect(
       (
@@ -366,7 +362,7 @@ describe('the fast order writer (sync backfill: COPY on PostgreSQL, JSON on PGli
     ).toBe(0);
     // An update replaces the line set.
     const newer = order(9101, 9, '12.00', [[91013, '12.00', 1]]);
-    await inTenant((tx) => shopData.writeOrderBatch(tx, tenantId, [newer]));
+    await inTenant((tx) => mirror.writeOrderBatch(tx, tenantId, [newer]));
     const after = await q('SELECT id FROM shop_order_line_items WHERE tenant_id = $1 AND order_id = 9101', [
       tenantId,
     ]);

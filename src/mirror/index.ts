@@ -3,8 +3,8 @@
  * line items and transactions, customers. Writers map their input to the row types of rows.ts and
  * call the batch upserts; readers use the tables through their own module's queries.
  *
- *   const shopData = createShopData();
- *   await database.withTenant(tenantId, (tx) => shopData.upsertOrders(tx, tenantId, [orderFromRest(p)]));
+ *   const mirror = createMirror();
+ *   await database.withTenant(tenantId, (tx) => mirror.upsertOrders(tx, tenantId, [orderFromRest(p)]));
  *
  * Everything takes the caller's transaction, so a write commits with whatever else the caller does
  * (the webhook processor marks the event applied in the same transaction).
@@ -36,7 +36,7 @@ export {
 } from './graphql.ts';
 
 /** The mirrored-data module: batch writes, tombstones and the GDPR operations. */
-export function createShopData() {
+export function createMirror() {
   return {
     upsertProducts,
     upsertCustomers,
@@ -58,4 +58,4 @@ export function createShopData() {
 }
 
 /** The mirrored-data module of one process. */
-export type ShopData = ReturnType<typeof createShopData>;
+export type Mirror = ReturnType<typeof createMirror>;
