@@ -237,7 +237,7 @@ try {
       : '';
   }
   const counts = await stored(tenantId);
-  const throttled = await deps.sync.throttledCount(shop);
+  const throttled = await deps.shopify.throttledCount(shop);
   const rssAfterMain = peakRss;
   console.log('\n  paced bulk backfill (export + stream + write, end to end)');
   console.log(

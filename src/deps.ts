@@ -12,7 +12,6 @@ import { createShopTenants } from './identity/shop-tenants.ts';
 import { createShopify } from './shopify/index.ts';
 import { createMirror } from './mirror/index.ts';
 import { createWebhooks } from './webhooks/index.ts';
-import { createRateBudget } from './sync/budget.ts';
 import { createSync } from './sync/index.ts';
 
 /**
@@ -32,8 +31,6 @@ export async function createDeps(config: Config, options: { logDestination?: Des
   // Filled below from the doors; identity reads it when keys are created, the access layer at start.
   const scopes = createScopeRegistry();
   const identity = createIdentity({ config, database, logger, mailer, jobs, scopes });
-  // Every Admin API call spends from one shared cost budget per shop (issue 7).
-  const shopifyBudget = createRateBudget({ database });
   const shopify = createShopify({
     config,
     database,
@@ -41,7 +38,6 @@ export async function createDeps(config: Config, options: { logDestination?: Des
     logger,
     tenants: createShopTenants({ audit: identity.audit }),
     audit: identity.audit,
-    pacer: shopifyBudget,
   });
   const mirror = createMirror();
   const webhooks = createWebhooks({ config, logger, metrics, database, jobs, mirror, shopify });
@@ -51,7 +47,6 @@ export async function createDeps(config: Config, options: { logDestination?: Des
     logger,
     mirror,
     shopify,
-    budget: shopifyBudget,
     onBulkOperationFinished: (listener) => webhooks.onBulkOperationFinished(listener),
     concurrency: config.SYNC_CONCURRENCY,
   });

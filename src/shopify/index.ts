@@ -9,7 +9,7 @@ import type { Jobs, Queue } from '../platform/jobs.ts';
 import type { ScopeDefinition } from '../platform/http/auth.ts';
 import type { App, Role } from '../platform/http/server.ts';
 import type { Logger } from '../platform/logger.ts';
-import { type AdminClient, type Pacer, pacedClient, ShopifyAdminError } from './admin-client.ts';
+import { type AdminClient, pacedClient, ShopifyAdminError } from './admin-client.ts';
 import { normalizeShopDomain } from './api.ts';
 import {
   type ConnectionRow,
@@ -21,12 +21,13 @@ import {
 } from './connections.ts';
 import { createShopifyEvents } from './events.ts';
 import { createInstallFlow, fetchShopInfo } from './install.ts';
+import { createRateBudget } from './rate-budget.ts';
 import { registerLandingPage } from './landing.ts';
 import { adminBaseUrl, redirectUri, type ShopifyApp } from './oauth.ts';
 import { type AuditSink, registerShopifyApiRoutes, registerShopifyOAuthRoutes } from './routes.ts';
 
 export type { AdminClient, AdminResponse, Pacer, QueryCost } from './admin-client.ts';
-export { ShopifyAdminError } from './admin-client.ts';
+export { type ConnectionPage, paginate, ShopifyAdminError } from './admin-client.ts';
 export type { ShopTenants } from './connections.ts';
 export type { ShopifyEvents } from './events.ts';
 
@@ -44,10 +45,10 @@ function createShopifyCore(deps: {
   jobs: Jobs;
   logger: Logger;
   tenants: ShopTenants;
-  /** The shared cost budget (issue 7, src/sync/budget.ts): when set, every `adminClient` is paced. */
-  pacer?: Pacer;
 }) {
   const { config, database, jobs } = deps;
+  // Every Admin API call spends from one shared cost budget per shop (issue 7, rate-budget.ts).
+  const rateBudget = createRateBudget({ database });
   const logger = deps.logger.child({ module: 'shopify' });
   const vault = createVault(config.STOREOPS_ENCRYPTION_KEYS);
   const configured = Boolean(config.SHOPIFY_API_KEY && config.SHOPIFY_API_SECRET);
@@ -160,8 +161,11 @@ function createShopifyCore(deps: {
     async adminClient(tenantId: string): Promise<AdminClient> {
       app();
       const client = connections.clientFor(await activeConnection(tenantId));
-      return deps.pacer ? pacedClient(client, { pacer: deps.pacer }) : client;
+      return pacedClient(client, { pacer: rateBudget });
     },
+
+    /** THROTTLED answers Shopify gave a shop's paced clients (sync status and the benchmark). */
+    throttledCount: (shop: string) => rateBudget.throttledCount(shop),
 
     /** Which tenant holds `shopDomain` (webhooks intake); undefined for a shop StoreOps never held. */
     async resolveShop(shopDomain: string): Promise<ShopResolution | undefined> {

@@ -1,5 +1,15 @@
 import { sql } from 'drizzle-orm';
-import { index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  doublePrecision,
+  index,
+  integer,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
 import { tenants } from '../identity/tables.ts';
 
 /**
@@ -68,3 +78,20 @@ export const shopifyConnections = pgTable(
     index('shopify_connections_key_idx').on(t.tokenKeyId),
   ],
 );
+
+/**
+ * Each shop's Admin GraphQL cost bucket as last seen, with the cost reserved since (issue 7): shared
+ * by every worker process so all pace against one budget. Global: a shop's bucket is not tenant
+ * data. `rate-budget.ts` reads and writes it.
+ */
+export const shopifyRateBudgets = pgTable('shopify_rate_budgets', {
+  shopDomain: text('shop_domain').primaryKey(),
+  /** Points available at `at` after our own reservations (may be negative: callers queue behind it). */
+  available: doublePrecision('available').notNull(),
+  maximum: doublePrecision('maximum').notNull(),
+  restoreRate: doublePrecision('restore_rate').notNull(),
+  at: timestamp('at', { withTimezone: true }).notNull(),
+  /** Cost reserved by requests still waiting for their answer (Shopify has not charged it yet). */
+  pending: doublePrecision('pending').notNull().default(0),
+  throttledCount: bigint('throttled_count', { mode: 'number' }).notNull().default(0),
+});

@@ -5,9 +5,7 @@ import type { Logger } from '../platform/logger.ts';
 import type { Mirror } from '../mirror/index.ts';
 import { idFromGid } from '../mirror/index.ts';
 import type { CustomerRow, EncodedOrder, OrderWithItems, ProductWithVariants } from '../mirror/index.ts';
-import { type ConnectionPage, paginate } from '../shopify/admin-client.ts';
-import type { AdminClient } from '../shopify/index.ts';
-import { ShopifyAdminError } from '../shopify/index.ts';
+import { type AdminClient, type ConnectionPage, paginate, ShopifyAdminError } from '../shopify/index.ts';
 import { readLines, type StitchedRecord, stitchedBatches } from './jsonl.ts';
 import { mapNodesWith } from './live.ts';
 import {

@@ -8,7 +8,6 @@ import type { Logger } from '../platform/logger.ts';
 import type { Mirror } from '../mirror/index.ts';
 import type { Shopify } from '../shopify/index.ts';
 import { ShopifyAdminError } from '../shopify/index.ts';
-import type { RateBudget } from './budget.ts';
 import { createDataApi } from './data.ts';
 import { createSyncEngine, type SyncMode, type SyncSettings, type SyncTrigger } from './engine.ts';
 import { RESOURCES, type Resource } from './queries.ts';
@@ -49,7 +48,6 @@ function createSyncCore(deps: {
   logger: Logger;
   mirror: Mirror;
   shopify: Pick<Shopify, 'adminClient' | 'events'>;
-  budget: RateBudget;
   onBulkOperationFinished: (
     listener: (tx: unknown, op: { bulkOperationId: string }) => Promise<void>,
   ) => void;
@@ -309,8 +307,6 @@ function createSyncCore(deps: {
     tick,
     /** Mirrored data reads (and live read-through) for the data API. */
     data: createDataApi({ adminClient: (tenantId) => shopify.adminClient(tenantId), mirror }),
-    /** THROTTLED answers seen for a shop (status and benchmark). */
-    throttledCount: (shop: string) => deps.budget.throttledCount(shop),
     settings,
     queues: { run: runQueue.name, tick: 'sync.tick' },
   };

@@ -17,8 +17,6 @@ import { tenants } from '../identity/tables.ts';
  * Sync bookkeeping (issue 7). One `sync_state` row per tenant and resource holds the checkpoint a
  * crashed or restarted run resumes from, the lease that makes runs singletons, and the live
  * progress the status route shows. `sync_runs` keeps the history (what each run did and fixed).
- * `shopify_rate_budgets` is the shared view of each shop's GraphQL cost bucket, so every worker
- * process paces against the same budget (global: a shop's bucket is not tenant data).
  */
 
 const ts = (name: string) => timestamp(name, { withTimezone: true });
@@ -88,16 +86,3 @@ export const syncRuns = pgTable(
   },
   (t) => [index('sync_runs_tenant_idx').on(t.tenantId, t.startedAt)],
 );
-
-/** Each shop's Admin GraphQL bucket as last seen, with the cost reserved since (shared by workers). */
-export const shopifyRateBudgets = pgTable('shopify_rate_budgets', {
-  shopDomain: text('shop_domain').primaryKey(),
-  /** Points available at `at` after our own reservations (may be negative: callers queue behind it). */
-  available: doublePrecision('available').notNull(),
-  maximum: doublePrecision('maximum').notNull(),
-  restoreRate: doublePrecision('restore_rate').notNull(),
-  at: ts('at').notNull(),
-  /** Cost reserved by requests still waiting for their answer (Shopify has not charged it yet). */
-  pending: doublePrecision('pending').notNull().default(0),
-  throttledCount: bigint('throttled_count', { mode: 'number' }).notNull().default(0),
-});

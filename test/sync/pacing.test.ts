@@ -7,7 +7,7 @@ import {
   pacedClient,
   ShopifyAdminError,
 } from '../../src/shopify/admin-client.ts';
-import { createRateBudget } from '../../src/sync/budget.ts';
+import { createRateBudget } from '../../src/shopify/rate-budget.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
 /*

@@ -1,5 +1,5 @@
 import type { Database } from '../platform/db/client.ts';
-import type { Pacer, QueryCost } from '../shopify/admin-client.ts';
+import type { Pacer, QueryCost } from './admin-client.ts';
 
 /*
  * The shop-wide GraphQL cost budget, shared through the database (issue 7: "never exceeds the
