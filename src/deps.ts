@@ -39,7 +39,7 @@ export async function createDeps(config: Config, options: { logDestination?: Des
     tenants: createShopTenants({ audit: identity.audit }),
     audit: identity.audit,
   });
-  const mirror = createMirror();
+  const mirror = createMirror({ shopify });
   const webhooks = createWebhooks({ config, logger, metrics, database, jobs, mirror, shopify });
   const sync = createSync({
     database,
@@ -51,7 +51,7 @@ export async function createDeps(config: Config, options: { logDestination?: Des
     concurrency: config.SYNC_CONCURRENCY,
   });
   /** Every module with routes, in registration order (`buildApp` calls each door's `routes`). */
-  const doors: readonly Door[] = [identity, shopify, sync, webhooks];
+  const doors: readonly Door[] = [identity, shopify, mirror, sync, webhooks];
   for (const door of doors) scopes.declare(door.scopes ?? []);
   /** Every table of vault-sealed secrets: `storeops keys rotate` and the start-up key check walk these. */
   const secretStores = [shopify.connections.secretStore];

@@ -5,7 +5,7 @@ import { createDeps } from '../deps.ts';
 import { loadConfig, loadDotEnv } from '../platform/config.ts';
 import { isAppError } from '../platform/errors.ts';
 import type { Progress, SyncMode, SyncReport } from '../sync/engine.ts';
-import { RESOURCES, type Resource } from '../sync/queries.ts';
+import { RESOURCES, type Resource } from '../mirror/index.ts';
 import { parseCommandArgs, UsageError } from './args.ts';
 
 const help = `Usage: storeops sync <shop> [--full | --reconcile] [--resource products|customers|orders]...

@@ -110,17 +110,3 @@ export async function eraseShop(tx: Tx, tenantId: string): Promise<Record<string
   }
   return deleted;
 }
-
-/** Row counts of the mirrored tables for a tenant (live records, tombstones excluded). */
-export async function countRecords(
-  tx: Tx,
-  tenantId: string,
-): Promise<{ products: number; orders: number; customers: number }> {
-  const { rows } = await tx.query<{ products: number; orders: number; customers: number }>(
-    `SELECT (SELECT count(*)::int FROM shop_products WHERE tenant_id = $1 AND deleted_at IS NULL) AS products,
-            (SELECT count(*)::int FROM shop_orders WHERE tenant_id = $1 AND deleted_at IS NULL) AS orders,
-            (SELECT count(*)::int FROM shop_customers WHERE tenant_id = $1 AND deleted_at IS NULL) AS customers`,
-    [tenantId],
-  );
-  return rows[0];
-}

@@ -2,15 +2,13 @@ import { z } from 'zod';
 import type { Database } from '../platform/db/client.ts';
 import { isAppError } from '../platform/errors.ts';
 import type { Jobs } from '../platform/jobs.ts';
-import type { ScopeDefinition } from '../platform/http/auth.ts';
 import type { App, Role } from '../platform/http/server.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { Mirror } from '../mirror/index.ts';
 import type { Shopify } from '../shopify/index.ts';
 import { ShopifyAdminError } from '../shopify/index.ts';
-import { createDataApi } from './data.ts';
 import { createSyncEngine, type SyncMode, type SyncSettings, type SyncTrigger } from './engine.ts';
-import { RESOURCES, type Resource } from './queries.ts';
+import { RESOURCES, type Resource } from '../mirror/index.ts';
 import { registerSyncRoutes } from './routes.ts';
 import type { SyncStateRow } from './state.ts';
 
@@ -219,17 +217,7 @@ function createSyncCore(deps: {
   async function status(tenantId: string) {
     const states = new Map((await engine.store.read(tenantId)).map((s) => [s.resource, s]));
     const { counts, runs } = await database.withTenant(tenantId, async (tx) => {
-      const { rows: c } = await tx.query<{ resource: Resource; live: string; deleted: string }>(
-        `SELECT 'products' AS resource, count(*) FILTER (WHERE deleted_at IS NULL) AS live,
-                count(*) FILTER (WHERE deleted_at IS NOT NULL) AS deleted FROM shop_products WHERE tenant_id = $1
-         UNION ALL
-         SELECT 'customers', count(*) FILTER (WHERE deleted_at IS NULL), count(*) FILTER (WHERE deleted_at IS NOT NULL)
-           FROM shop_customers WHERE tenant_id = $1
-         UNION ALL
-         SELECT 'orders', count(*) FILTER (WHERE deleted_at IS NULL), count(*) FILTER (WHERE deleted_at IS NOT NULL)
-           FROM shop_orders WHERE tenant_id = $1`,
-        [tenantId],
-      );
+      const counts = await mirror.storedCounts(tx, tenantId);
       const { rows: r } = await tx.query<{
         id: string;
         resource: string;
@@ -245,7 +233,7 @@ function createSyncCore(deps: {
           WHERE tenant_id = $1 ORDER BY started_at DESC LIMIT 20`,
         [tenantId],
       );
-      return { counts: new Map(c.map((x) => [x.resource, x])), runs: r };
+      return { counts, runs: r };
     });
     const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
     return {
@@ -255,7 +243,6 @@ function createSyncCore(deps: {
         const done = Number(s?.done ?? 0);
         const total = s?.total === null || s?.total === undefined ? null : Number(s.total);
         const rate = s?.rate ?? null;
-        const c = counts.get(resource);
         return {
           resource,
           status: running ? 'running' : s?.status === 'running' ? 'interrupted' : (s?.status ?? 'never'),
@@ -277,7 +264,7 @@ function createSyncCore(deps: {
           lastIncrementalAt: iso(s?.last_incremental_at),
           lastReconcileAt: iso(s?.last_reconcile_at),
           lastError: s?.last_error ? { message: s.last_error, at: iso(s.last_error_at) } : null,
-          stored: { live: Number(c?.live ?? 0), deleted: Number(c?.deleted ?? 0) },
+          stored: counts[resource],
           schedule: {
             incrementalEveryMinutes: s?.incremental_every_minutes ?? DEFAULT_INCREMENTAL_MINUTES,
             reconcileEveryHours: s?.reconcile_every_hours ?? DEFAULT_RECONCILE_HOURS,
@@ -305,8 +292,6 @@ function createSyncCore(deps: {
     status,
     setSchedule,
     tick,
-    /** Mirrored data reads (and live read-through) for the data API. */
-    data: createDataApi({ adminClient: (tenantId) => shopify.adminClient(tenantId), mirror }),
     settings,
     queues: { run: runQueue.name, tick: 'sync.tick' },
   };
@@ -315,18 +300,12 @@ function createSyncCore(deps: {
 /** The sync module without its routes (what its own routes use). */
 export type SyncCore = ReturnType<typeof createSyncCore>;
 
-/** The API-key scopes of this module's routes. */
-export const SYNC_SCOPES: readonly ScopeDefinition[] = [
-  { name: 'data:read', description: 'Read mirrored Shopify products, orders and customers, and sync status' },
-];
-
-/** Builds the sync module: the engine, its jobs, and the sync and mirrored-data routes. */
+/** Builds the sync module: the engine, its jobs, and the sync routes (read with the mirror's `data:read`). */
 export function createSync(deps: Parameters<typeof createSyncCore>[0]) {
   const sync = createSyncCore(deps);
   return {
     ...sync,
-    scopes: SYNC_SCOPES,
-    /** Sync status and runs, and the mirrored-data API. */
+    /** Sync status and runs. */
     routes(app: App, role: Role): void {
       if (role !== 'worker') registerSyncRoutes(app, { sync });
     },

@@ -1,6 +1,6 @@
 import type { Database } from '../platform/db/client.ts';
 import { conflict } from '../platform/errors.ts';
-import type { Resource } from './queries.ts';
+import type { Resource } from '../mirror/index.ts';
 
 /*
  * The `sync_state` row of one tenant and resource (issue 7): lease, checkpoint and progress. All

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileSearch, parseSearch } from '../../src/sync/search.ts';
+import { compileSearch, parseSearch } from '../../src/mirror/search.ts';
 
 /** Compiles a query and returns the SQL with its bound values. */
 function compile(resource: 'products' | 'orders' | 'customers', query: string) {
