@@ -1,5 +1,6 @@
 import type { Tx } from '../platform/db/client.ts';
 import type { LineItemRow, OrderWithItems, RowSource, TransactionRow, UpsertResult } from './rows.ts';
+import { ORDER_CONFLICT_RULE } from './conflict-rules.ts';
 
 /*
  * The fast write path for big batches of orders (sync backfill, issue 7). Same rules as
@@ -217,9 +218,6 @@ async function stage(tx: Tx, batch: PreparedOrderBatch, name: Stage, params: unk
   return `json_to_recordset($${params.length}::json) AS r(${definitions(columns)})`;
 }
 
-const personal = (column: string) =>
-  `${column} = CASE WHEN o.redacted_at IS NULL THEN excluded.${column} END`;
-
 /** Writes a batch of orders with line items and transactions; returns the ids written and skipped. */
 export function writeOrderBatch(
   tx: Tx,
@@ -255,22 +253,7 @@ export async function writePreparedOrders(
             r.source_name, coalesce(r.test, false), r.billing_address, r.shipping_address, r.created_at,
             r.updated_at, $2, now()
        FROM ${orderSource}
-     ON CONFLICT (tenant_id, id) DO UPDATE SET
-            ${personal('email')}, ${personal('phone')}, ${personal('note')}, ${personal('billing_address')},
-            ${personal('shipping_address')}, raw = NULL,
-            name = excluded.name, order_number = excluded.order_number, customer_id = excluded.customer_id,
-            currency = excluded.currency, financial_status = excluded.financial_status,
-            fulfillment_status = excluded.fulfillment_status, cancel_reason = excluded.cancel_reason,
-            cancelled_at = excluded.cancelled_at, closed_at = excluded.closed_at,
-            processed_at = excluded.processed_at, subtotal_price = excluded.subtotal_price,
-            total_discounts = excluded.total_discounts, total_shipping = excluded.total_shipping,
-            total_tax = excluded.total_tax, total_price = excluded.total_price,
-            current_total_price = excluded.current_total_price, tags = excluded.tags,
-            source_name = excluded.source_name, test = excluded.test,
-            shopify_created_at = excluded.shopify_created_at, shopify_updated_at = excluded.shopify_updated_at,
-            source = excluded.source, synced_at = now()
-      WHERE o.deleted_at IS NULL
-        AND (o.shopify_updated_at IS NULL OR o.shopify_updated_at <= excluded.shopify_updated_at)
+     ${ORDER_CONFLICT_RULE('cleared')}
      RETURNING o.id, (o.xmax = 0) AS inserted`,
     orderParams,
   );

@@ -32,7 +32,8 @@ import {
   storedCounts,
 } from './reads.ts';
 import { registerMirrorRoutes } from './routes.ts';
-import { markDeleted, upsertCustomers, upsertOrders, upsertProducts, upsertTransactions } from './upsert.ts';
+import { markDeleted } from './tombstones.ts';
+import { upsertCustomers, upsertOrders, upsertProducts, upsertTransactions } from './upsert.ts';
 
 export type { EncodedOrder, PreparedOrderBatch } from './bulk.ts';
 export type { CustomerExport, CustomerSubject } from './privacy.ts';
@@ -50,17 +51,15 @@ export {
 } from './queries.ts';
 export type { ListFilters, WithTenant } from './reads.ts';
 export type { CustomerView, OrderView, ProductView } from './records.ts';
+export { customerFromGraphql, orderFromGraphql, productFromGraphql } from './graphql.ts';
 export {
   CUSTOMER_FIELDS,
-  customerFromGraphql,
   idFromGid,
   LINE_ITEM_FIELDS,
   ORDER_FIELDS,
-  orderFromGraphql,
   PRODUCT_FIELDS,
-  productFromGraphql,
   VARIANT_FIELDS,
-} from './graphql.ts';
+} from './graphql-nodes.ts';
 
 /** The API-key scopes of the mirrored-data routes (sync's status route reads with it too). */
 export const MIRROR_SCOPES: readonly ScopeDefinition[] = [

@@ -1,13 +1,11 @@
+import { customerFromGraphql, orderFromGraphql, productFromGraphql } from './graphql.ts';
 import {
   CUSTOMER_FIELDS,
-  customerFromGraphql,
   LINE_ITEM_FIELDS,
   ORDER_FIELDS,
-  orderFromGraphql,
   PRODUCT_FIELDS,
-  productFromGraphql,
   VARIANT_FIELDS,
-} from './graphql.ts';
+} from './graphql-nodes.ts';
 import type { CustomerRow, OrderWithItems, ProductWithVariants } from './rows.ts';
 
 /*

@@ -7,6 +7,7 @@ import type {
   TransactionRow,
   UpsertResult,
 } from './rows.ts';
+import { keepRedacted, ORDER_CONFLICT_RULE } from './conflict-rules.ts';
 
 /*
  * Idempotent, order-safe batch writes of mirrored Shopify data (issue 6). Each call is a handful
@@ -171,8 +172,7 @@ export async function upsertCustomers(
     updated_at: c.updatedAt,
     raw: toJson(c.raw),
   }));
-  const personal = (column: string) =>
-    `${column} = CASE WHEN c.redacted_at IS NULL THEN excluded.${column} END`;
+  const personal = keepRedacted('c');
   const { rows: written } = await tx.query<{ id: string }>(
     `INSERT INTO shop_customers AS c (tenant_id, id, email, first_name, last_name, phone, state, tags, note,
             verified_email, tax_exempt, currency, orders_count, total_spent, default_address,
@@ -238,8 +238,6 @@ export async function upsertOrders(
     updated_at: o.updatedAt,
     raw: toJson(o.raw),
   }));
-  const personal = (column: string) =>
-    `${column} = CASE WHEN o.redacted_at IS NULL THEN excluded.${column} END`;
   const { rows: written } = await tx.query<{ id: string }>(
     `INSERT INTO shop_orders AS o (tenant_id, id, name, order_number, email, phone, customer_id, currency,
             financial_status, fulfillment_status, cancel_reason, cancelled_at, closed_at, processed_at,
@@ -258,22 +256,7 @@ export async function upsertOrders(
             total_price numeric, current_total_price numeric, tags text[], note text, source_name text,
             test boolean, billing_address jsonb, shipping_address jsonb, created_at timestamptz,
             updated_at timestamptz, raw jsonb)
-     ON CONFLICT (tenant_id, id) DO UPDATE SET
-            ${personal('email')}, ${personal('phone')}, ${personal('note')}, ${personal('billing_address')},
-            ${personal('shipping_address')}, ${personal('raw')},
-            name = excluded.name, order_number = excluded.order_number, customer_id = excluded.customer_id,
-            currency = excluded.currency, financial_status = excluded.financial_status,
-            fulfillment_status = excluded.fulfillment_status, cancel_reason = excluded.cancel_reason,
-            cancelled_at = excluded.cancelled_at, closed_at = excluded.closed_at,
-            processed_at = excluded.processed_at, subtotal_price = excluded.subtotal_price,
-            total_discounts = excluded.total_discounts, total_shipping = excluded.total_shipping,
-            total_tax = excluded.total_tax, total_price = excluded.total_price,
-            current_total_price = excluded.current_total_price, tags = excluded.tags,
-            source_name = excluded.source_name, test = excluded.test,
-            shopify_created_at = excluded.shopify_created_at, shopify_updated_at = excluded.shopify_updated_at,
-            source = excluded.source, synced_at = now()
-      WHERE o.deleted_at IS NULL
-        AND (o.shopify_updated_at IS NULL OR o.shopify_updated_at <= excluded.shopify_updated_at)
+     ${ORDER_CONFLICT_RULE('incoming')}
      RETURNING o.id`,
     [tenantId, JSON.stringify(input), options.source ?? 'webhook'],
   );
@@ -369,61 +352,4 @@ export async function upsertTransactions(
     [tenantId, JSON.stringify(input)],
   );
   return { written: rows.length };
-}
-
-type Resource = 'products' | 'orders' | 'customers';
-
-// Every descriptive column goes on a tombstone: only the key and the time of deletion remain.
-const TOMBSTONE: Record<Resource, { table: string; clear: string; children: string[] }> = {
-  products: {
-    table: 'shop_products',
-    clear: `title = NULL, handle = NULL, body_html = NULL, vendor = NULL, product_type = NULL, status = NULL,
-            tags = '{}', published_at = NULL, raw = NULL`,
-    children: ['DELETE FROM shop_product_variants WHERE tenant_id = $1 AND product_id = ANY($2::bigint[])'],
-  },
-  orders: {
-    table: 'shop_orders',
-    clear: `name = NULL, order_number = NULL, email = NULL, phone = NULL, customer_id = NULL, currency = NULL,
-            financial_status = NULL, fulfillment_status = NULL, cancel_reason = NULL, cancelled_at = NULL,
-            closed_at = NULL, processed_at = NULL, subtotal_price = NULL, total_discounts = NULL,
-            total_shipping = NULL, total_tax = NULL, total_price = NULL, current_total_price = NULL, tags = '{}',
-            note = NULL, source_name = NULL, billing_address = NULL, shipping_address = NULL, raw = NULL`,
-    children: [
-      'DELETE FROM shop_order_line_items WHERE tenant_id = $1 AND order_id = ANY($2::bigint[])',
-      'DELETE FROM shop_order_transactions WHERE tenant_id = $1 AND order_id = ANY($2::bigint[])',
-    ],
-  },
-  customers: {
-    table: 'shop_customers',
-    clear: `email = NULL, first_name = NULL, last_name = NULL, phone = NULL, state = NULL, tags = '{}',
-            note = NULL, verified_email = NULL, tax_exempt = NULL, currency = NULL, orders_count = NULL,
-            total_spent = NULL, default_address = NULL, raw = NULL`,
-    children: [],
-  },
-};
-
-/**
- * Marks records deleted (a tombstone, also when the record was never seen, so that a late create
- * or update cannot resurrect it). Idempotent; returns how many tombstones were written.
- */
-export async function markDeleted(
-  tx: Tx,
-  tenantId: string,
-  resource: Resource,
-  shopifyIds: readonly number[],
-  options: { deletedAt?: string; source?: RowSource } = {},
-): Promise<{ deleted: number }> {
-  const unique = [...new Set(shopifyIds)];
-  if (unique.length === 0) return { deleted: 0 };
-  const { table, clear, children } = TOMBSTONE[resource];
-  const { rows } = await tx.query<{ id: string }>(
-    `INSERT INTO ${table} AS t (tenant_id, id, source, deleted_at)
-     SELECT $1, unnest($2::bigint[]), $3, coalesce($4::timestamptz, now())
-     ON CONFLICT (tenant_id, id) DO UPDATE SET ${clear},
-            deleted_at = coalesce(t.deleted_at, excluded.deleted_at), synced_at = now()
-     RETURNING t.id`,
-    [tenantId, unique, options.source ?? 'webhook', options.deletedAt ?? null],
-  );
-  for (const statement of children) await tx.query(statement, [tenantId, unique]);
-  return { deleted: rows.length };
 }
