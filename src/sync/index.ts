@@ -4,29 +4,22 @@ import { isAppError } from '../platform/errors.ts';
 import type { Jobs } from '../platform/jobs.ts';
 import type { App, Role } from '../platform/http/server.ts';
 import type { Logger } from '../platform/logger.ts';
-import type { Mirror } from '../mirror/index.ts';
-import type { Shopify } from '../shopify/index.ts';
-import { ShopifyAdminError } from '../shopify/index.ts';
+import { type Shopify, ShopifyAdminError } from '../shopify/index.ts';
 import { createSyncEngine, type SyncMode, type SyncSettings, type SyncTrigger } from './engine.ts';
-import { RESOURCES, type Resource } from '../mirror/index.ts';
+import { type Mirror, RESOURCES, type Resource } from '../mirror/index.ts';
 import { registerSyncRoutes } from './routes.ts';
-import type { SyncStateRow } from './state.ts';
+import { dueRuns, type SyncSchedule, setSchedule, statesForTick } from './schedule.ts';
+import { readStatus } from './status.ts';
 
 /*
  * The sync module (issue 7): backfill, incremental, reconcile and status for every connected shop,
- * plus the mirrored-data API. Runs are pg-boss jobs (`sync.run`); the `sync.tick` cron (every
+ * writing into the mirror through its door (the mirror serves the data API). Runs are pg-boss jobs (`sync.run`); the `sync.tick` cron (every
  * minute) queues scheduled incremental runs and reconciles per tenant and resumes runs whose
  * process died (their lease expired). A new connection queues a full backfill.
  */
 
-/** Minutes between incremental runs when a tenant has not chosen (issue 7: "configurable"). */
-export const DEFAULT_INCREMENTAL_MINUTES = 15;
-/** A failed backfill is resumed by the tick after this long. */
-const RESUME_FAILED_AFTER_MS = 10 * 60_000;
 /** An asked-for run that finds another one in progress is queued again this many seconds later. */
 const IN_PROGRESS_RETRY_SECONDS = 2;
-/** Hours between reconciles when a tenant has not chosen. */
-export const DEFAULT_RECONCILE_HOURS = 24;
 
 const runJobSchema = z.object({
   tenantId: z.uuid(),
@@ -35,9 +28,6 @@ const runJobSchema = z.object({
   trigger: z.enum(['api', 'cli', 'schedule', 'install', 'resume', 'job']),
 });
 type RunJob = z.infer<typeof runJobSchema>;
-
-/** Schedule of one tenant (null: the default; 0: off). */
-export type SyncSchedule = { incrementalEveryMinutes?: number | null; reconcileEveryHours?: number | null };
 
 /** Everything the sync module holds, without its routes. */
 function createSyncCore(deps: {
@@ -145,152 +135,22 @@ function createSyncCore(deps: {
 
   /** Queues due scheduled runs and resumes runs whose lease expired (their process died). */
   async function tick() {
-    const { rows } = await database.query<SyncStateRow & { expired: boolean }>(
-      `SELECT *, (run_id IS NOT NULL AND lease_until < now()) AS expired FROM sync_state`,
-    );
-    let queued = 0;
-    const now = Date.now();
-    for (const row of rows) {
-      const send = (mode: SyncMode, trigger: SyncTrigger) =>
-        runQueue
-          .send(
-            { tenantId: row.tenant_id, resource: row.resource, mode, trigger },
-            { singletonKey: `${row.tenant_id}:${row.resource}:${mode}`, singletonSeconds: 60 },
-          )
-          .then(() => {
-            queued++;
-          });
-      if (row.expired) {
-        await send((row.mode as SyncMode) ?? 'incremental', 'resume');
-        continue;
-      }
-      if (row.run_id || row.status === 'paused' || !row.backfilled_at) {
-        // A backfill that failed (its job retries exhausted, or interrupted) resumes at most every
-        // ten minutes, so a shop that keeps failing does not spin.
-        const failedAt = row.last_error_at?.getTime() ?? 0;
-        if (
-          !row.run_id &&
-          row.status === 'failed' &&
-          row.backfill &&
-          now - failedAt >= RESUME_FAILED_AFTER_MS
-        )
-          await send('full', 'resume');
-        continue;
-      }
-      const every = row.incremental_every_minutes ?? DEFAULT_INCREMENTAL_MINUTES;
-      const last = row.last_incremental_at?.getTime() ?? 0;
-      if (every > 0 && now - last >= every * 60_000) await send('incremental', 'schedule');
-      const hours = row.reconcile_every_hours ?? DEFAULT_RECONCILE_HOURS;
-      const reconciled = row.last_reconcile_at?.getTime() ?? row.backfilled_at.getTime();
-      if (hours > 0 && now - reconciled >= hours * 3_600_000) await send('reconcile', 'schedule');
-    }
-    return { queued };
-  }
-
-  /** Sets a tenant's schedule for every resource. */
-  async function setSchedule(tenantId: string, schedule: SyncSchedule) {
-    await database.withTenant(tenantId, async (tx) => {
-      for (const resource of RESOURCES) {
-        await tx.query(
-          `INSERT INTO sync_state (tenant_id, resource, incremental_every_minutes, reconcile_every_hours)
-           VALUES ($1, $2, $3, $4)
-           ON CONFLICT (tenant_id, resource) DO UPDATE SET
-             incremental_every_minutes = CASE WHEN $5 THEN excluded.incremental_every_minutes
-                                              ELSE sync_state.incremental_every_minutes END,
-             reconcile_every_hours = CASE WHEN $6 THEN excluded.reconcile_every_hours
-                                          ELSE sync_state.reconcile_every_hours END,
-             updated_at = now()`,
-          [
-            tenantId,
-            resource,
-            schedule.incrementalEveryMinutes ?? null,
-            schedule.reconcileEveryHours ?? null,
-            schedule.incrementalEveryMinutes !== undefined,
-            schedule.reconcileEveryHours !== undefined,
-          ],
-        );
-      }
-    });
-  }
-
-  /** Per-resource state, progress, checkpoints, counts and recent runs of a tenant. */
-  async function status(tenantId: string) {
-    const states = new Map((await engine.store.read(tenantId)).map((s) => [s.resource, s]));
-    const { counts, runs } = await database.withTenant(tenantId, async (tx) => {
-      const counts = await mirror.storedCounts(tx, tenantId);
-      const { rows: r } = await tx.query<{
-        id: string;
-        resource: string;
-        mode: string;
-        status: string;
-        trigger: string;
-        started_at: Date;
-        finished_at: Date | null;
-        report: Record<string, unknown>;
-        error: string | null;
-      }>(
-        `SELECT id, resource, mode, status, trigger, started_at, finished_at, report, error FROM sync_runs
-          WHERE tenant_id = $1 ORDER BY started_at DESC LIMIT 20`,
-        [tenantId],
+    const due = dueRuns(await statesForTick(database), Date.now());
+    for (const { tenantId, resource, mode, trigger } of due) {
+      await runQueue.send(
+        { tenantId, resource, mode, trigger },
+        { singletonKey: `${tenantId}:${resource}:${mode}`, singletonSeconds: 60 },
       );
-      return { counts, runs: r };
-    });
-    const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
-    return {
-      resources: RESOURCES.map((resource) => {
-        const s = states.get(resource);
-        const running = Boolean(s?.run_id && s.lease_until && s.lease_until.getTime() > Date.now());
-        const done = Number(s?.done ?? 0);
-        const total = s?.total === null || s?.total === undefined ? null : Number(s.total);
-        const rate = s?.rate ?? null;
-        return {
-          resource,
-          status: running ? 'running' : s?.status === 'running' ? 'interrupted' : (s?.status ?? 'never'),
-          mode: s?.mode ?? null,
-          progress: {
-            done,
-            total,
-            percent: total ? Math.min(100, Math.round((done / total) * 1000) / 10) : null,
-            ratePerSecond: rate === null ? null : Math.round(rate * 10) / 10,
-            etaSeconds:
-              running && rate && total !== null && rate > 0
-                ? Math.ceil(Math.max(0, total - done) / rate)
-                : null,
-          },
-          checkpoint: { backfill: s?.backfill ?? null, updatedAtCursor: iso(s?.updated_at_cursor) },
-          startedAt: iso(s?.started_at),
-          finishedAt: iso(s?.finished_at),
-          backfilledAt: iso(s?.backfilled_at),
-          lastIncrementalAt: iso(s?.last_incremental_at),
-          lastReconcileAt: iso(s?.last_reconcile_at),
-          lastError: s?.last_error ? { message: s.last_error, at: iso(s.last_error_at) } : null,
-          stored: counts[resource],
-          schedule: {
-            incrementalEveryMinutes: s?.incremental_every_minutes ?? DEFAULT_INCREMENTAL_MINUTES,
-            reconcileEveryHours: s?.reconcile_every_hours ?? DEFAULT_RECONCILE_HOURS,
-          },
-        };
-      }),
-      runs: runs.map((r) => ({
-        id: r.id,
-        resource: r.resource,
-        mode: r.mode,
-        status: r.status,
-        trigger: r.trigger,
-        startedAt: r.started_at.toISOString(),
-        finishedAt: iso(r.finished_at),
-        report: r.report,
-        error: r.error,
-      })),
-    };
+    }
+    return { queued: due.length };
   }
 
   return {
     /** Runs one resource now, in the caller's flow (CLI, tests); throws 409 while a run holds the lease. */
     run: engine.run,
     start,
-    status,
-    setSchedule,
+    status: (tenantId: string) => readStatus({ database, mirror, store: engine.store }, tenantId),
+    setSchedule: (tenantId: string, schedule: SyncSchedule) => setSchedule(database, tenantId, schedule),
     tick,
     settings,
     queues: { run: runQueue.name, tick: 'sync.tick' },
