@@ -7,6 +7,7 @@ import { createMetrics } from './platform/metrics.ts';
 import { createScopeRegistry } from './platform/http/auth.ts';
 import type { Door } from './platform/http/server.ts';
 import { createMailer } from './platform/mail.ts';
+import { createCatalog } from './catalog/index.ts';
 import { createIdentity } from './identity/index.ts';
 import { createShopTenants } from './identity/shop-tenants.ts';
 import { createShopify } from './shopify/index.ts';
@@ -50,8 +51,20 @@ export async function createDeps(config: Config, options: { logDestination?: Des
     onBulkOperationFinished: (listener) => webhooks.onBulkOperationFinished(listener),
     concurrency: config.SYNC_CONCURRENCY,
   });
+  const catalog = createCatalog({
+    config,
+    database,
+    jobs,
+    logger,
+    mailer,
+    currencyOf: async (tenantId) => (await identity.tenants.get(tenantId)).currency,
+    ownerEmails: async (tenantId) => {
+      const staff = await database.withTenant(tenantId, (tx) => identity.staff.list(tx, { limit: 250 }));
+      return staff.items.filter((member) => member.role === 'owner').map((member) => member.email);
+    },
+  });
   /** Every module with routes, in registration order (`buildApp` calls each door's `routes`). */
-  const doors: readonly Door[] = [identity, shopify, mirror, sync, webhooks];
+  const doors: readonly Door[] = [identity, shopify, mirror, sync, webhooks, catalog];
   for (const door of doors) scopes.declare(door.scopes ?? []);
   /** Every table of vault-sealed secrets: `storeops keys rotate` and the start-up key check walk these. */
   const secretStores = [shopify.connections.secretStore];
@@ -68,6 +81,7 @@ export async function createDeps(config: Config, options: { logDestination?: Des
     mirror,
     webhooks,
     sync,
+    catalog,
     doors,
     scopes,
     secretStores,

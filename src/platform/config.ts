@@ -122,6 +122,11 @@ const envSchema = z.object({
   WEBHOOK_EVENT_RETENTION_DAYS: z.coerce.number().min(1).default(90),
   /** Sync runs (backfills, incremental, reconcile) one worker process carries out at once. */
   SYNC_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  /** When the daily inventory check runs (cron, UTC; seed 002: 02:00). */
+  CATALOG_LOW_STOCK_CRON: z
+    .string()
+    .regex(/^\S+( \S+){4}$/, 'must be a five-field cron expression such as "0 2 * * *"')
+    .default('0 2 * * *'),
 });
 
 type Env = z.infer<typeof envSchema>;

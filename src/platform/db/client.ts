@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PGlite, type Transaction as PGliteTransaction } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
@@ -126,7 +127,8 @@ async function openPglite(dataDir: string): Promise<Database> {
     location = path.resolve(dataDir, 'pglite');
     mkdirSync(location, { recursive: true });
   }
-  const pglite = await PGlite.create(location);
+  // pg_trgm: trigram similarity for typo-tolerant search (the catalog), as on a PostgreSQL server.
+  const pglite = await PGlite.create(location, { extensions: { pg_trgm } });
   const query: QueryFn = async (text, params) => pglite.query(text, params) as any;
 
   async function transaction<T>(fn: (tx: Tx) => Promise<T>, tenantId?: string): Promise<T> {
