@@ -52,7 +52,7 @@ export async function createDeps(config: Config, options: { logDestination?: Des
     mirror,
     shopify,
     budget: shopifyBudget,
-    onBulkOperationFinished: (listener) => webhooks.onBulkOperationFinished(listener),
+    subscribe: webhooks.subscribe,
     concurrency: config.SYNC_CONCURRENCY,
   });
   /** Every module with routes, in registration order (`buildApp` calls each door's `routes`). */

@@ -14,6 +14,8 @@ import { createSyncEngine, type SyncMode, type SyncSettings, type SyncTrigger } 
 import { RESOURCES, type Resource } from './queries.ts';
 import { registerSyncRoutes } from './routes.ts';
 import type { SyncStateRow } from './state.ts';
+import type { Subscribe } from '../webhooks/handler-types.ts';
+import { bulkFinishedHandler } from './bulk-webhook.ts';
 
 /*
  * The sync module (issue 7): backfill, incremental, reconcile and status for every connected shop,
@@ -50,9 +52,8 @@ function createSyncCore(deps: {
   mirror: Mirror;
   shopify: Pick<Shopify, 'adminClient' | 'events'>;
   budget: RateBudget;
-  onBulkOperationFinished: (
-    listener: (tx: unknown, op: { bulkOperationId: string }) => Promise<void>,
-  ) => void;
+  /** The webhooks door's `subscribe` (passed in by deps.ts: webhooks sits above sync's imports). */
+  subscribe: Subscribe;
   settings?: Partial<SyncSettings>;
   /** Runs this process carries out at once (SYNC_CONCURRENCY). */
   concurrency?: number;
@@ -132,7 +133,8 @@ function createSyncCore(deps: {
     },
   });
 
-  deps.onBulkOperationFinished(async (_tx, op) => engine.bulkOperationFinished(op.bulkOperationId));
+  const bulkHandover = bulkFinishedHandler((op) => engine.bulkOperationFinished(op.bulkOperationId));
+  deps.subscribe('shopify', bulkHandover.topics, bulkHandover);
 
   /** Queues runs (one job per resource); the lease keeps each tenant+resource to one run at a time. */
   async function start(
