@@ -22,7 +22,7 @@ export function registerStreamRoute(app: App, deps: { stream: LiveStream }): voi
         tags: ['events'],
         summary: 'Live stream (Server-Sent Events) of event status changes',
         description:
-          'text/event-stream; each change is `event: webhook` with JSON data {id, topic, status, attempts, error, at}. ' +
+          'text/event-stream; each change is `event: webhook` with JSON data {id, source, topic, status, attempts, error, at}. ' +
           'A comment line is sent every 15 s to keep the connection open.',
         params: tenantParams,
         querystring: streamQuery,
