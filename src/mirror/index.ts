@@ -23,7 +23,7 @@ export type { EncodedOrder, PreparedOrderBatch } from './bulk.ts';
 export type { CustomerExport, CustomerSubject } from './privacy.ts';
 export { customerFromRest, deletedIdFromRest, orderFromRest, productFromRest } from './rest.ts';
 export type * from './rows.ts';
-export { mirrorWebhookHandlers, ORDER_TOPICS } from './webhook-handlers.ts';
+export { mirrorWebhookHandlers } from './webhook-handlers.ts';
 export {
   CUSTOMER_FIELDS,
   customerFromGraphql,

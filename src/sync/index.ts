@@ -52,7 +52,7 @@ function createSyncCore(deps: {
   mirror: Mirror;
   shopify: Pick<Shopify, 'adminClient' | 'events'>;
   budget: RateBudget;
-  /** The webhooks door's `subscribe` (passed in by deps.ts: webhooks sits above sync's imports). */
+  /** The webhooks door's `subscribe`, passed in by deps.ts so sync never imports the pipeline. */
   subscribe: Subscribe;
   settings?: Partial<SyncSettings>;
   /** Runs this process carries out at once (SYNC_CONCURRENCY). */

@@ -120,6 +120,7 @@ export const replayBody = eventFilterSchema.extend({
 
 /** POST /dead-letters/redrive */
 export const redriveBody = z.object({
+  source: eventSource.optional(),
   topic: topic.optional(),
   limit: z.number().int().min(1).max(10_000).default(1000),
 });

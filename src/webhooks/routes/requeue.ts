@@ -99,13 +99,16 @@ export function registerRequeueRoutes(app: App, deps: { requeued: Requeued }): v
         tags: ['events'],
         summary: 'The dead-letter queue: events whose retries are exhausted (newest first)',
         params: tenantParams,
-        querystring: paginationQuery.extend({ topic: eventListQuery.shape.topic }),
+        querystring: paginationQuery.extend({
+          source: eventListQuery.shape.source,
+          topic: eventListQuery.shape.topic,
+        }),
         response: { 200: eventPageSchema, ...errors },
       },
     },
     async (request) => {
-      const { limit, cursor, topic } = request.query;
-      return eventPage(request, { topic, status: ['dead'] }, limit, cursor);
+      const { limit, cursor, source, topic } = request.query;
+      return eventPage(request, { source, topic, status: ['dead'] }, limit, cursor);
     },
   );
 
@@ -129,8 +132,8 @@ export function registerRequeueRoutes(app: App, deps: { requeued: Requeued }): v
     },
     async (request, reply) => {
       const tenantId = tenantOf(request);
-      const { limit, topic } = request.body;
-      return reply.status(202).send(await requeueAll(request, tenantId, { topic }, 'redrive', limit));
+      const { limit, source, topic } = request.body;
+      return reply.status(202).send(await requeueAll(request, tenantId, { source, topic }, 'redrive', limit));
     },
   );
 }
