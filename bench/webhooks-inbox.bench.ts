@@ -99,6 +99,8 @@ const results = [];
 try {
   await migrate(database);
   const delivery = (i: number, run: string) => ({
+    source: 'shopify',
+    dedupeKey: `${SHOP}/${run}-${i}`,
     tenantId: TENANT,
     shopDomain: SHOP,
     topic: 'orders/create',
@@ -118,9 +120,9 @@ try {
         const d = delivery(i, run);
         return single.query(
           `INSERT INTO webhook_inbox (tenant_id, shop_domain, topic, webhook_id, event_id, triggered_at,
-                                      api_version, payload, payload_bytes, status)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8::json, $9, 'pending')
-           ON CONFLICT (shop_domain, webhook_id) DO NOTHING RETURNING id`,
+                                      api_version, payload, payload_bytes, status, source, dedupe_key)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8::json, $9, 'pending', $10, $11)
+           ON CONFLICT (source, dedupe_key) DO NOTHING RETURNING id`,
           [
             d.tenantId,
             d.shopDomain,
@@ -131,6 +133,8 @@ try {
             d.apiVersion,
             d.body,
             d.body.length,
+            d.source,
+            d.dedupeKey,
           ],
         );
       },

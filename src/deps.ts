@@ -48,7 +48,7 @@ export async function createDeps(config: Config, options: { logDestination?: Des
     logger,
     mirror,
     shopify,
-    onBulkOperationFinished: (listener) => webhooks.onBulkOperationFinished(listener),
+    subscribe: webhooks.subscribe,
     concurrency: config.SYNC_CONCURRENCY,
   });
   const catalog = createCatalog({

@@ -52,6 +52,7 @@ export {
 export type { ListFilters, WithTenant } from './reads.ts';
 export type { CustomerView, OrderView, ProductView } from './records.ts';
 export { customerFromGraphql, orderFromGraphql, productFromGraphql } from './graphql.ts';
+export { mirrorWebhookHandlers } from './webhook-handlers.ts';
 export {
   CUSTOMER_FIELDS,
   idFromGid,

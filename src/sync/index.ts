@@ -10,6 +10,8 @@ import { type Mirror, RESOURCES, type Resource } from '../mirror/index.ts';
 import { registerSyncRoutes } from './routes.ts';
 import { dueRuns, type SyncSchedule, setSchedule, statesForTick } from './schedule.ts';
 import { readStatus } from './status.ts';
+import type { Subscribe } from '../webhooks/handler-types.ts';
+import { bulkFinishedHandler } from './bulk-webhook.ts';
 
 /*
  * The sync module (issue 7): backfill, incremental, reconcile and status for every connected shop,
@@ -36,9 +38,8 @@ function createSyncCore(deps: {
   logger: Logger;
   mirror: Mirror;
   shopify: Pick<Shopify, 'adminClient' | 'events'>;
-  onBulkOperationFinished: (
-    listener: (tx: unknown, op: { bulkOperationId: string }) => Promise<void>,
-  ) => void;
+  /** The webhooks door's `subscribe`, passed in by deps.ts so sync never imports the pipeline. */
+  subscribe: Subscribe;
   settings?: Partial<SyncSettings>;
   /** Runs this process carries out at once (SYNC_CONCURRENCY). */
   concurrency?: number;
@@ -118,7 +119,8 @@ function createSyncCore(deps: {
     },
   });
 
-  deps.onBulkOperationFinished(async (_tx, op) => engine.bulkOperationFinished(op.bulkOperationId));
+  const bulkHandover = bulkFinishedHandler((op) => engine.bulkOperationFinished(op.bulkOperationId));
+  deps.subscribe('shopify', bulkHandover.topics, bulkHandover);
 
   /** Queues runs (one job per resource); the lease keeps each tenant+resource to one run at a time. */
   async function start(

@@ -1,6 +1,9 @@
 import { z } from 'zod';
+import { tenantParams } from '../identity/api.ts';
 import { paginationQuery } from '../platform/http/schemas.ts';
 import { SUBSCRIBABLE_TOPICS } from './topics.ts';
+
+export { tenantParams };
 
 /** Zod schemas of the webhook management API (issue 6), shared with web/. */
 
@@ -25,16 +28,19 @@ const topic = z
   .regex(/^[a-z0-9_]+(\/[a-z0-9_]+)+$/, 'must look like orders/create');
 
 /** `:event` */
-export const eventParams = z.object({
-  tenant: z.string().min(1).max(128),
+export const eventParams = tenantParams.extend({
   event: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER),
 });
 
-/** `:tenant` */
-export const tenantParams = z.object({ tenant: z.string().min(1).max(128) });
+/** An event source: `shopify`, later `stripe`, `pixel`. */
+export const eventSource = z
+  .string()
+  .regex(/^[a-z][a-z0-9_-]{0,31}$/, 'must look like shopify')
+  .meta({ example: 'shopify' });
 
 /** Filters shared by the list and bulk replay. */
 export const eventFilterSchema = z.object({
+  source: eventSource.optional().describe('Only events of this source (shopify, stripe, pixel…)'),
   topic: topic.optional(),
   /** One status or a comma-separated list. */
   status: z
@@ -60,13 +66,14 @@ export const eventListQuery = paginationQuery.extend(eventFilterSchema.shape);
 export const statsQuery = z.object({ from: time.optional(), to: time.optional() });
 
 /** GET /events/stream */
-export const streamQuery = z.object({ topic: topic.optional() });
+export const streamQuery = z.object({ source: eventSource.optional(), topic: topic.optional() });
 
 const isoOut = z.string().meta({ format: 'date-time' });
 
 /** One event in a list. */
 export const eventSummarySchema = z.object({
   id: z.number().int(),
+  source: z.string().describe('Who sent it: shopify (later stripe, pixel)'),
   topic: z.string(),
   shopDomain: z.string(),
   webhookId: z.string(),
@@ -95,7 +102,7 @@ export const attemptSchema = z.object({
 
 /** GET /events/:event */
 export const eventDetailSchema = eventSummarySchema.extend({
-  payload: z.unknown().describe('The JSON body as Shopify sent it; null once pruned'),
+  payload: z.unknown().describe('The JSON body as the source sent it; null once pruned'),
   history: z.array(attemptSchema),
 });
 
@@ -113,6 +120,7 @@ export const replayBody = eventFilterSchema.extend({
 
 /** POST /dead-letters/redrive */
 export const redriveBody = z.object({
+  source: eventSource.optional(),
   topic: topic.optional(),
   limit: z.number().int().min(1).max(10_000).default(1000),
 });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Tx } from '../platform/db/client.ts';
 import type { CustomerSubject, Mirror } from '../mirror/index.ts';
-import type { TopicHandler, WebhookEvent } from './handlers.ts';
+import type { TopicHandler, WebhookEvent } from './handler-types.ts';
 
 /*
  * Shopify's mandatory compliance webhooks (GDPR; seed 003's pending handlers), applied like every
@@ -9,7 +9,9 @@ import type { TopicHandler, WebhookEvent } from './handlers.ts';
  * (https://shopify.dev/docs/apps/build/compliance/privacy-law-compliance).
  *  - customers/data_request: export everything held on the customer; the operator sends it.
  *  - customers/redact: anonymise the customer across the mirrored tables and the event log.
- *  - shop/redact: delete the shop's data (mirrored tables and event log).
+ *  - shop/redact: delete the shop's data (mirrored tables and event log); StoreOps's own redaction
+ *    48 hours after an uninstall is queued as the same event (inbox-rows.ts), so this handler is
+ *    the one place a shop is erased.
  */
 
 /** The compliance topics. */
@@ -35,7 +37,12 @@ const customerRedactSchema = z.object({
   orders_to_redact: z.array(shopifyId).default([]),
 });
 
-const shopRedactSchema = z.object({ shop_domain: z.string(), shop_id: shopifyId.nullish() });
+const shopRedactSchema = z.object({
+  shop_domain: z.string(),
+  shop_id: shopifyId.nullish(),
+  /** Set on the event StoreOps queues for its own 48-hour redaction (inbox-rows.ts). */
+  storeops_trigger: z.literal('scheduled').optional(),
+});
 
 type LogEntry = {
   status: 'pending' | 'completed' | 'failed' | 'skipped';
@@ -114,7 +121,7 @@ export function complianceHandlers(deps: {
   redactShop: (shopDomain: string) => Promise<boolean>;
   /** Whether the connection of a shop is now redacted (after `redactShop`). */
   isRedacted: (shopDomain: string) => Promise<boolean>;
-  /** Erases the event log and mirrored data of a redacted tenant (shared with the 48 h redaction). */
+  /** Erases the event log and mirrored data of a redacted tenant. */
   eraseTenant: (tx: Tx, tenantId: string, keepInboxId?: number) => Promise<Record<string, number>>;
 }): TopicHandler[] {
   const { mirror } = deps;
@@ -124,7 +131,7 @@ export function complianceHandlers(deps: {
   return [
     {
       name: 'customers_data_request',
-      topics: new Set(['customers/data_request']),
+      topics: ['customers/data_request'],
       failed,
       async apply(tx, events) {
         for (const event of events) {
@@ -158,7 +165,7 @@ export function complianceHandlers(deps: {
     },
     {
       name: 'customers_redact',
-      topics: new Set(['customers/redact']),
+      topics: ['customers/redact'],
       failed,
       async apply(tx, events) {
         for (const event of events) {
@@ -191,16 +198,19 @@ export function complianceHandlers(deps: {
     },
     {
       name: 'shop_redact',
-      topics: new Set(['shop/redact']),
+      topics: ['shop/redact'],
       failed,
       async prepare(event) {
-        shopRedactSchema.parse(event.payload);
+        const p = shopRedactSchema.parse(event.payload);
         await deps.redactShop(event.shopDomain);
-        return { redacted: await deps.isRedacted(event.shopDomain) };
+        return {
+          redacted: await deps.isRedacted(event.shopDomain),
+          trigger: p.storeops_trigger ?? 'webhook',
+        };
       },
       async apply(tx, events) {
         for (const event of events) {
-          const { redacted } = event.prepared as { redacted: boolean };
+          const { redacted, trigger } = event.prepared as { redacted: boolean; trigger: string };
           if (!redacted) {
             // Shopify sends shop/redact 48 hours after an uninstall; a shop reinstalled since keeps its data.
             await record(tx, event, {
@@ -209,8 +219,9 @@ export function complianceHandlers(deps: {
             });
             continue;
           }
+          // The one place a redacted shop's data is erased (Shopify's shop/redact or the 48 h schedule).
           const deleted = await deps.eraseTenant(tx, event.tenantId, event.id);
-          await record(tx, event, { status: 'completed', summary: { deleted } });
+          await record(tx, event, { status: 'completed', summary: { deleted, trigger } });
         }
       },
     },

@@ -8,6 +8,8 @@ import { conflict, notFound } from '../platform/errors.ts';
 
 /** Filters of the event list and of bulk replay. */
 export type EventFilter = {
+  /** `shopify`, `stripe`, … */
+  source?: string;
   topic?: string;
   status?: readonly string[];
   /** received_at ≥ from */
@@ -22,6 +24,7 @@ export type EventFilter = {
 /** One event as listed. */
 export type EventSummary = {
   id: number;
+  source: string;
   topic: string;
   shopDomain: string;
   webhookId: string;
@@ -48,11 +51,12 @@ export type Attempt = {
   finishedAt: string;
 };
 
-const SUMMARY_COLUMNS = `id, topic, shop_domain, webhook_id, event_id, status, attempts, trigger, api_version, triggered_at,
+const SUMMARY_COLUMNS = `id, source, topic, shop_domain, webhook_id, event_id, status, attempts, trigger, api_version, triggered_at,
   received_at, processed_at, last_error, payload_bytes, payload IS NULL AS payload_pruned`;
 
 type SummaryRow = {
   id: string;
+  source: string;
   topic: string;
   shop_domain: string;
   webhook_id: string;
@@ -74,6 +78,7 @@ const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
 function toSummary(r: SummaryRow): EventSummary {
   return {
     id: Number(r.id),
+    source: r.source,
     topic: r.topic,
     shopDomain: r.shop_domain,
     webhookId: r.webhook_id,
@@ -98,6 +103,7 @@ function where(filter: EventFilter, params: unknown[]): string {
     params.push(value);
     clauses.push(sql(`$${params.length}`));
   };
+  if (filter.source) add((p) => `source = ${p}`, filter.source);
   if (filter.topic) add((p) => `topic = ${p}`, filter.topic);
   if (filter.status && filter.status.length > 0) add((p) => `status = ANY(${p}::text[])`, filter.status);
   if (filter.from) add((p) => `received_at >= ${p}`, filter.from);
@@ -221,21 +227,23 @@ export async function requeueMatching(
   filter: EventFilter,
   trigger: 'replay' | 'redrive',
   limit: number,
-): Promise<{ queued: { id: number; topic: string }[]; limitReached: boolean }> {
+): Promise<{ queued: { id: number; source: string; topic: string }[]; limitReached: boolean }> {
   const params: unknown[] = [tenantId];
   const sql = where(trigger === 'redrive' ? { ...filter, status: ['dead'] } : filter, params);
   params.push(trigger, limit);
-  const { rows } = await tx.query<{ id: string; topic: string }>(
+  const { rows } = await tx.query<{ id: string; source: string; topic: string }>(
     `UPDATE webhook_inbox
         SET status = 'pending', trigger = $${params.length - 1}, attempts = 0, run_at = now(), last_error = NULL,
             processed_at = NULL
       WHERE id IN (SELECT id FROM webhook_inbox
                     WHERE ${sql} AND ${FINISHED} AND status <> 'orphaned' AND payload IS NOT NULL
                     ORDER BY id LIMIT $${params.length})
-      RETURNING id, topic`,
+      RETURNING id, source, topic`,
     params,
   );
-  const queued = rows.map((r) => ({ id: Number(r.id), topic: r.topic })).sort((a, b) => a.id - b.id);
+  const queued = rows
+    .map((r) => ({ id: Number(r.id), source: r.source, topic: r.topic }))
+    .sort((a, b) => a.id - b.id);
   return { queued, limitReached: queued.length === limit };
 }
 

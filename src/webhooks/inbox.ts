@@ -2,26 +2,31 @@ import { isUtf8 } from 'node:buffer';
 import type { Database } from '../platform/db/client.ts';
 import type { Logger } from '../platform/logger.ts';
 
-/** One verified delivery, as the intake hands it to the inbox. */
+/** One verified delivery, as a source's intake adapter hands it to the inbox. */
 export type InboxDelivery = {
-  /** Null when StoreOps does not hold the shop: the row is stored as `orphaned`. */
+  /** `shopify`, later `stripe`, `pixel`… */
+  source: string;
+  /** Unique within the source; a repeat of a stored key is a duplicate (Shopify: shop/webhook id). */
+  dedupeKey: string;
+  /** Null when StoreOps does not hold the sender (shop): the row is stored as `orphaned`. */
   tenantId: string | null;
   shopDomain: string;
   topic: string;
   webhookId: string;
   eventId: string | null;
   triggeredAt: string | null;
-  apiVersion: string;
+  apiVersion: string | null;
   /** The exact bytes Shopify sent (JSON, validated by the database on insert). */
   body: Buffer;
 };
 
-/** What became of a delivery: a new inbox row, or a repeat of a stored one (same shop and webhook id). */
+/** What became of a delivery: a new inbox row, or a repeat of a stored one (same source and key). */
 export type InboxOutcome = { stored: true; id: number } | { stored: false };
 
 /** A stored row, for the live stream and the processor's wake-up. */
 export type StoredRow = {
   id: number;
+  source: string;
   tenantId: string | null;
   topic: string;
   status: 'pending' | 'orphaned';
@@ -46,7 +51,7 @@ type Pending = {
   reject(error: unknown): void;
 };
 
-const COLUMNS = 10;
+const COLUMNS = 12;
 
 /**
  * The durable half of the intake (issue 6): deliveries that arrive together are written by one
@@ -101,14 +106,14 @@ export function createInboxWriter(deps: {
         const p = r * COLUMNS;
         tuples.push(
           `($${p + 1}::uuid, $${p + 2}, $${p + 3}, $${p + 4}, $${p + 5}, $${p + 6}::timestamptz, $${p + 7}, ` +
-            `$${p + 8}::json, $${p + 9}::int, $${p + 10})`,
+            `$${p + 8}::json, $${p + 9}::int, $${p + 10}, $${p + 11}, $${p + 12})`,
         );
       }
       sql = `INSERT INTO webhook_inbox (tenant_id, shop_domain, topic, webhook_id, event_id, triggered_at,
-               api_version, payload, payload_bytes, status)
+               api_version, payload, payload_bytes, status, source, dedupe_key)
              VALUES ${tuples.join(', ')}
-             ON CONFLICT (shop_domain, webhook_id) DO NOTHING
-             RETURNING id, shop_domain, webhook_id`;
+             ON CONFLICT (source, dedupe_key) DO NOTHING
+             RETURNING id, source, dedupe_key`;
       if (rows <= 64 || rows % 16 === 0) statements.set(rows, sql);
     }
     return sql;
@@ -129,6 +134,8 @@ export function createInboxWriter(deps: {
       values[p + 7] = payloadParam(d.body);
       values[p + 8] = d.body.length;
       values[p + 9] = d.tenantId === null ? 'orphaned' : 'pending';
+      values[p + 10] = d.source;
+      values[p + 11] = d.dedupeKey;
     }
     const started = performance.now();
     const text = insertSql(batch.length);
@@ -136,14 +143,14 @@ export function createInboxWriter(deps: {
       name: statements.get(batch.length) === text ? `webhook_inbox_insert_${batch.length}` : undefined,
       text,
       values,
-    })) as { rows: { id: string; shop_domain: string; webhook_id: string }[] };
+    })) as { rows: { id: string; source: string; dedupe_key: string }[] };
     deps.onBatch?.(batch.length, (performance.now() - started) / 1000);
     const ids = new Map<string, number>();
-    for (const row of rows) ids.set(`${row.shop_domain}\n${row.webhook_id}`, Number(row.id));
+    for (const row of rows) ids.set(`${row.source}\n${row.dedupe_key}`, Number(row.id));
     const stored: StoredRow[] = [];
     for (const pending of batch) {
       const d = pending.delivery;
-      const key = `${d.shopDomain}\n${d.webhookId}`;
+      const key = `${d.source}\n${d.dedupeKey}`;
       const id = ids.get(key);
       if (id === undefined) {
         pending.resolve({ stored: false });
@@ -153,6 +160,7 @@ export function createInboxWriter(deps: {
       ids.delete(key);
       stored.push({
         id,
+        source: d.source,
         tenantId: d.tenantId,
         topic: d.topic,
         status: d.tenantId === null ? 'orphaned' : 'pending',

@@ -4,8 +4,11 @@
  * with backoff and a dead-letter queue, the event log with replay, a live stream, subscription
  * management through the Admin API, retention and metrics. docs/webhooks.md describes it.
  *
+ * Provider-neutral: each row has a `source` (`shopify` today) and each source an intake adapter
+ * (./sources/); modules react through `subscribe(source, topics, handler)` only.
+ *
  *   const webhooks = createWebhooks({ config, logger, metrics, database, jobs, mirror, shopify });
- *   webhooks.onBulkOperationFinished(async (tx, op) => { await backfillQueue.send({ … }, { tx }); });
+ *   webhooks.subscribe('shopify', ['bulk_operations/finish'], { name: 'sync', apply: async (tx, events) => … });
  *   webhooks.routes(app, role);   // in buildApp: routes (api roles), processor (worker roles)
  */
 import pg from 'pg';
@@ -20,32 +23,33 @@ import type { Logger } from '../platform/logger.ts';
 import type { Metrics } from '../platform/metrics.ts';
 import type { Mirror } from '../mirror/index.ts';
 import type { Shopify } from '../shopify/index.ts';
-import { complianceHandlers, eraseTenantData } from './compliance.ts';
-import {
-  appUninstalledHandler,
-  type BulkOperationListener,
-  bulkOperationHandler,
-  dataHandlers,
-  type TopicHandler,
-} from './handlers.ts';
+import type { WebhookHandler, WebhookSource } from './handler-types.ts';
 import { createInboxWriter } from './inbox.ts';
-import { createShopResolver, registerWebhookIntake } from './intake.ts';
+import { adoptOrphans } from './inbox-rows.ts';
+import { registerWebhookIntake } from './intake.ts';
 import { createWebhookMetrics } from './metrics.ts';
 import { createProcessor, type StatusChange } from './processor.ts';
+import { createHandlerRegistry } from './registry.ts';
 import { runRetention } from './retention.ts';
-import { registerWebhookRoutes } from './routes.ts';
+import { registerWebhookRoutes } from './routes/index.ts';
+import { createShopResolver } from './shop-resolver.ts';
+import { onShopRedacted, subscribeShopHandlers } from './shop-handlers.ts';
+import { shopifyIntake } from './sources/shopify.ts';
 import { createLiveStream } from './stream.ts';
 import { createSubscriptions } from './subscriptions.ts';
 
-export type { BulkOperationFinished, BulkOperationListener, TopicHandler, WebhookEvent } from './handlers.ts';
-export { PermanentError } from './handlers.ts';
+export type {
+  Subscribe,
+  TopicHandler,
+  WebhookEvent,
+  WebhookHandler,
+  WebhookSource,
+} from './handler-types.ts';
+export { PermanentError } from './handler-types.ts';
 export type { StatusChange } from './processor.ts';
 export type { RetentionResult } from './retention.ts';
 export type { EnsureResult, Subscription } from './subscriptions.ts';
 export { DEFAULT_TOPICS, SUBSCRIBABLE_TOPICS } from './topics.ts';
-
-/** Orphans of a shop received this recently are adopted when the shop is installed. */
-const ADOPT_ORPHANS_WITHIN = '15 minutes';
 
 /** The API-key scopes of this module's routes. */
 export const WEBHOOK_SCOPES: readonly ScopeDefinition[] = [
@@ -79,24 +83,8 @@ export function createWebhooks(deps: {
     return held && held.status !== 'redacted' ? held.tenantId : null;
   });
 
-  const bulkListeners: BulkOperationListener[] = [];
-  const subscribers: TopicHandler[] = [];
-  const builtIn: TopicHandler[] = [
-    ...dataHandlers(mirror),
-    appUninstalledHandler((shop) => shopify.handleAppUninstalled(shop)),
-    bulkOperationHandler(bulkListeners),
-    ...complianceHandlers({
-      mirror,
-      redactShop: async (shop) => {
-        const redacted = await shopify.handleShopRedact(shop);
-        resolver.forget(shop);
-        return redacted;
-      },
-      isRedacted: async (shop) => (await shopify.resolveShop(shop))?.status === 'redacted',
-      eraseTenant: (tx, tenantId, keep) => eraseTenantData(tx, mirror, tenantId, keep),
-    }),
-  ];
-  let handlers: readonly TopicHandler[] = builtIn;
+  const registry = createHandlerRegistry();
+  subscribeShopHandlers(registry.subscribe, { mirror, shopify, resolver });
 
   const processor = createProcessor({
     database,
@@ -113,7 +101,7 @@ export function createWebhooks(deps: {
       pollMs: 250,
       yieldToIntake: database.kind === 'pglite' ? 8 : 0,
     },
-    handlers: () => handlers,
+    handlers: registry.handlers,
     publish: stream.publish,
     notify: database.kind === 'postgres' ? stream.notify : undefined,
     intakeBusy: () => inbox.busy(),
@@ -139,6 +127,7 @@ export function createWebhooks(deps: {
           .filter((r) => r.tenantId !== null)
           .map((r) => ({
             id: r.id,
+            source: r.source,
             tenantId: r.tenantId as string,
             topic: r.topic,
             status: r.status,
@@ -194,24 +183,6 @@ export function createWebhooks(deps: {
     handler: () => runRetention(database, logger, retentionSettings),
   });
 
-  /** Gives recently orphaned deliveries of a newly installed shop to its tenant. */
-  async function adoptOrphans(tenantId: string, shopDomain: string): Promise<number> {
-    const { rows } = await database.query(
-      `UPDATE webhook_inbox SET tenant_id = $1, status = 'pending', run_at = now()
-        WHERE shop_domain = $2 AND status = 'orphaned' AND received_at > now() - interval '${ADOPT_ORPHANS_WITHIN}'
-        RETURNING id`,
-      [tenantId, shopDomain.toLowerCase()],
-    );
-    if (rows.length > 0) {
-      logger.info(
-        { tenantId, shop: shopDomain, adopted: rows.length },
-        'orphaned deliveries adopted on install',
-      );
-      processor.wake();
-    }
-    return rows.length;
-  }
-
   // Install: subscriptions ensured (with the job's retries) and early deliveries adopted.
   shopify.events.subscribe('connection-installed', {
     name: 'webhooks-ensure',
@@ -219,27 +190,28 @@ export function createWebhooks(deps: {
     retryDelaySeconds: 30,
     handler: async ({ data }) => {
       resolver.forget(data.shop);
-      const adopted = await adoptOrphans(data.tenantId, data.shop);
+      const adopted = await adoptOrphans(database, data.tenantId, data.shop);
+      if (adopted > 0) {
+        logger.info(
+          { tenantId: data.tenantId, shop: data.shop, adopted },
+          'orphaned deliveries adopted on install',
+        );
+        processor.wake();
+      }
       const result = await subscriptions.ensure(data.tenantId);
       return { adopted, created: result.created.length, deleted: result.deleted.length };
     },
   });
-  // The 48-hour redaction after an uninstall (and the shop/redact webhook's, again: idempotent).
-  shopify.events.subscribe('shop-redact', {
-    name: 'webhooks-erase',
-    retryLimit: 10,
-    handler: async ({ data }) => {
-      resolver.forget(data.shop);
-      return database.withTenant(data.tenantId, (tx) => eraseTenantData(tx, mirror, data.tenantId));
-    },
-  });
+  // Both redactions (Shopify's shop/redact, the 48 h schedule) erase through the compliance handler.
+  onShopRedacted({ database, shopify, resolver, wake: () => processor.wake() });
 
-  function requeued(tenantId: string, events: { id: number; topic: string }[]): void {
+  function requeued(tenantId: string, events: { id: number; source: string; topic: string }[]): void {
     processor.wake();
     const at = new Date().toISOString();
     stream.publish(
       events.map((e) => ({
         id: e.id,
+        source: e.source,
         tenantId,
         topic: e.topic,
         status: 'pending',
@@ -260,9 +232,9 @@ export function createWebhooks(deps: {
       app = target;
       if (role !== 'worker') {
         registerWebhookIntake(target, {
-          secrets: shopifySecrets(config),
+          // One adapter per source; Stripe and pixel join this list with their issues.
+          adapters: [shopifyIntake({ secrets: shopifySecrets(config), resolver })],
           bodyLimit: config.BODY_LIMIT_BYTES,
-          resolver,
           inbox,
           metrics,
         });
@@ -279,23 +251,12 @@ export function createWebhooks(deps: {
     },
 
     /**
-     * Adds a handler for topics (another module reacting to webhooks). It runs after the built-in
-     * ones, inside the same tenant transaction, with the same retries, dead letters and replay.
-     * Wiring time only.
+     * The one way to react to events: `handler` runs for `source`'s `topics`, after the handlers
+     * registered before it, inside the tenant transaction, with the same retries, dead letters and
+     * replay. Wiring time only. (A plain function: deps.ts hands it to modules below webhooks.)
      */
-    subscribe(topics: readonly string[], handler: Omit<TopicHandler, 'topics'>): void {
-      subscribers.push({ ...handler, topics: new Set(topics) });
-      handlers = [...builtIn, ...subscribers];
-    },
-
-    /**
-     * The sync engine's hand-over: `listener(tx, operation)` runs for every `bulk_operations/finish`
-     * inside the event's tenant transaction (enqueue with `{ tx }`). Until a listener is registered
-     * those events fail and wait in the dead-letter queue for a redrive.
-     */
-    onBulkOperationFinished(listener: BulkOperationListener): void {
-      bulkListeners.push(listener);
-    },
+    subscribe: (source: WebhookSource, topics: readonly string[], handler: WebhookHandler): void =>
+      registry.subscribe(source, topics, handler),
 
     /** Queues `ensure` for a tenant (with retries); `{ tx }` to commit it with the caller's writes. */
     ensureSubscriptions: (tenantId: string, options: { tx?: Tx } = {}) =>

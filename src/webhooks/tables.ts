@@ -18,8 +18,10 @@ import { tenants } from '../identity/tables.ts';
 const ts = (name: string) => timestamp(name, { withTimezone: true });
 
 /**
- * The inbox and event log (issue 6): one row per verified delivery, written before the 200 and
- * unique per `(shop_domain, webhook_id)` so Shopify's retries of a delivery are stored once.
+ * The inbox and event log (issue 6): one row per verified delivery of any source (`shopify` today;
+ * `stripe`, `pixel` with their issues), written before the 200 and unique per `(source, dedupe_key)`
+ * so a source's retries of a delivery are stored once. Each source's intake adapter derives the
+ * key (Shopify: `<shop domain>/<X-Shopify-Webhook-Id>`).
  *
  * status: `pending` (waiting for its first attempt or a retry at `run_at`), `processing` (claimed
  * by a worker; `run_at` is then the lease expiry), `processed`, `duplicate` (the same Shopify event
@@ -41,9 +43,13 @@ export const webhookInbox = pgTable(
      * the column as it is.
      */
     tenantId: uuid('tenant_id'),
+    /** Who sent it: `shopify`, later `stripe`, `pixel`… (handlers subscribe per source). */
+    source: text('source').notNull().default('shopify'),
+    /** The source's identity of one delivery, unique within the source (its retries repeat it). */
+    dedupeKey: text('dedupe_key').notNull(),
     shopDomain: text('shop_domain').notNull(),
     topic: text('topic').notNull(),
-    /** X-Shopify-Webhook-Id: one delivery (Shopify's retries repeat it). */
+    /** The source's delivery id (X-Shopify-Webhook-Id: Shopify's retries repeat it). */
     webhookId: text('webhook_id').notNull(),
     /** X-Shopify-Event-Id: one merchant action (several subscriptions share it). */
     eventId: text('event_id'),
@@ -68,7 +74,9 @@ export const webhookInbox = pgTable(
     payloadPrunedAt: ts('payload_pruned_at'),
   },
   (t) => [
-    uniqueIndex('webhook_inbox_delivery_key').on(t.shopDomain, t.webhookId),
+    uniqueIndex('webhook_inbox_dedupe_key').on(t.source, t.dedupeKey),
+    // Adopting a newly installed shop's orphans (the only lookup by shop outside a tenant).
+    index('webhook_inbox_orphans_idx').on(t.shopDomain, t.receivedAt).where(sql`status = 'orphaned'`),
     index('webhook_inbox_due_idx').on(t.runAt).where(sql`status IN ('pending', 'processing')`),
     index('webhook_inbox_tenant_idx').on(t.tenantId, t.id),
     index('webhook_inbox_dead_idx').on(t.tenantId, t.id).where(sql`status = 'dead'`),

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { call, type Credentials, createOperatorSession } from '../support/identity.ts';
-import { signedDelivery, startWebhookStack, type WebhookStack } from '../support/webhooks.ts';
+import { signedDelivery, startWebhookStack, type WebhookStack, waitFor } from '../support/webhooks.ts';
 
 // Shopify's mandatory compliance webhooks (issue 6, seed 003): customers/data_request,
 // customers/redact and shop/redact, through the simulator, with the compliance log.
@@ -193,5 +193,75 @@ describe('shop/redact', () => {
     const res = await stack.post(late);
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ status: 'orphaned' });
+  });
+});
+
+describe('one erase per redaction', () => {
+  /** Installs a shop with a product, uninstalls it (app/uninstalled) and waits for both to settle. */
+  async function uninstalledShop(shop: string) {
+    const tenant = await stack.installShop(shop);
+    const product = stack.sim.createRecord(shop, 'products', { title: 'Soon Gone' });
+    await stack.sim.waitForDeliveries({ eventId: product.deliveries[0].eventId, count: 1 });
+    stack.sim.uninstall(shop);
+    await stack.sim.waitForDeliveries({ shop, topic: 'app/uninstalled', count: 1 });
+    await stack.settled(tenant);
+    return tenant;
+  }
+  /** Waits until the shop-redact event's webhooks subscriber has run for the shop. */
+  const subscriberDone = (shop: string) =>
+    waitFor(async () => {
+      const jobs = await stack.q<{ state: string }>(
+        `SELECT state FROM pgboss.job WHERE name = 'shopify.shop-redact.webhooks-erase' AND data->>'shop' = $1`,
+        [shop],
+      );
+      return jobs.length > 0 && jobs.every((j) => j.state === 'completed');
+    }, 30_000);
+  const productsOf = async (tenant: string) =>
+    (await stack.q('SELECT count(*)::int AS n FROM shop_products WHERE tenant_id = $1', [tenant]))[0].n;
+
+  it("erases the shop once when Shopify's shop/redact arrives (not again through the shop-redact event)", async () => {
+    const shop = 'erased-once.myshopify.com';
+    const tenant = await uninstalledShop(shop);
+    const erase = vi.spyOn(stack.server.deps.mirror, 'eraseShop');
+    try {
+      await deliver(shop, 'shop/redact');
+      await stack.settled(tenant);
+      await subscriberDone(shop);
+      expect(erase.mock.calls.filter((c) => c[1] === tenant)).toHaveLength(1);
+      expect(await productsOf(tenant)).toBe(0);
+    } finally {
+      erase.mockRestore();
+    }
+  });
+
+  it('erases the shop once, through the same compliance handler, when StoreOps redacts it 48 h after the uninstall', async () => {
+    const shop = 'redacted-on-schedule.myshopify.com';
+    const tenant = await uninstalledShop(shop);
+    const [connection] = await stack.q(
+      'SELECT id, uninstalled_at FROM shopify_connections WHERE shop_domain = $1',
+      [shop],
+    );
+    const erase = vi.spyOn(stack.server.deps.mirror, 'eraseShop');
+    try {
+      const job = {
+        connectionId: connection.id,
+        uninstalledAt: new Date(connection.uninstalled_at).toISOString(),
+      };
+      expect(await stack.server.deps.shopify.connections.redact(job, 'scheduled')).toBe(true);
+      await subscriberDone(shop);
+      await stack.settled(tenant);
+      expect(erase.mock.calls.filter((c) => c[1] === tenant)).toHaveLength(1);
+      expect(await productsOf(tenant)).toBe(0);
+      const [entry] = await complianceFor('shop/redact', tenant);
+      expect(entry).toMatchObject({
+        status: 'completed',
+        summary: expect.objectContaining({ trigger: 'scheduled' }),
+      });
+      expect(entry.summary.deleted.shop_products).toBeGreaterThan(0);
+      const remaining = await stack.inbox(tenant);
+      expect(remaining.map((r) => r.topic)).toEqual(['shop/redact']);
+    } finally {
+      erase.mockRestore();
+    }
   });
 });

@@ -158,7 +158,8 @@ describe('headers and body', () => {
 
   it('refuses malformed header values', async () => {
     for (const [name, value] of [
-      ['X-Shopify-Shop-Domain', 'evil.example.com'],
+      // Not a host name at all (a well-formed host outside *.myshopify.com is orphaned, below).
+      ['X-Shopify-Shop-Domain', 'evil example.com'],
       ['X-Shopify-Topic', 'ORDERS CREATE'],
       ['X-Shopify-Webhook-Id', 'has spaces in it'],
       ['X-Shopify-API-Version', 'latest'],
@@ -230,6 +231,39 @@ describe('shops StoreOps does not hold', () => {
     await stack.server.deps.webhooks.processDue();
     expect((await rowsFor(d.webhookId))[0].status).toBe('orphaned');
     expect(await stack.q('SELECT 1 FROM shop_products WHERE id = 1003')).toEqual([]);
+  });
+});
+
+describe('shop domains outside *.myshopify.com', () => {
+  it('acknowledges a verified delivery for shop1.myshopify.io with 200, records it as orphaned, applies nothing', async () => {
+    const d = delivery({ shop: 'shop1.myshopify.io', payload: product(1004, 'Elsewhere') });
+    const res = await stack.post(d);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: 'orphaned' });
+    const [row] = await rowsFor(d.webhookId);
+    expect(row).toMatchObject({
+      tenant_id: null,
+      status: 'orphaned',
+      source: 'shopify',
+      shop_domain: 'shop1.myshopify.io',
+    });
+    await stack.server.deps.webhooks.processDue();
+    expect((await rowsFor(d.webhookId))[0].status).toBe('orphaned');
+    expect(await stack.q('SELECT 1 FROM shop_products WHERE id = 1004')).toEqual([]);
+    // Shopify's retry of it is a duplicate, not a second row.
+    const again = await stack.post(d);
+    expect(await again.json()).toEqual({ status: 'duplicate' });
+    expect(await rowsFor(d.webhookId)).toHaveLength(1);
+  });
+
+  it('still answers 401 to such a delivery when its HMAC is missing or malformed', async () => {
+    for (const hmac of [null, 'not-base64!', 'AAAA']) {
+      const d = delivery({ shop: 'shop1.myshopify.io' });
+      const headers: Record<string, string> = { ...d.headers };
+      if (hmac === null) delete headers['X-Shopify-Hmac-Sha256'];
+      else headers['X-Shopify-Hmac-Sha256'] = hmac;
+      await expectRejected(await stack.post({ headers, body: d.body }), 401, 'INVALID_HMAC', d.webhookId);
+    }
   });
 });
 

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createInboxWriter } from '../../src/webhooks/inbox.ts';
 import type { WebhookEvent } from '../../src/webhooks/index.ts';
 import { call, type Credentials, createOperatorSession } from '../support/identity.ts';
 import { startWebhookStack, type WebhookStack, waitFor } from '../support/webhooks.ts';
@@ -174,7 +175,7 @@ describe('order safety and duplicates', () => {
 
   it('applies one Shopify event once even when two subscriptions deliver it', async () => {
     let applied = 0;
-    stack.server.deps.webhooks.subscribe(['products/update'], {
+    stack.server.deps.webhooks.subscribe('shopify', ['products/update'], {
       name: 'count-product-updates',
       async apply(_tx, events: WebhookEvent[]) {
         applied += events.length;
@@ -216,7 +217,7 @@ describe('failures, retries, dead letters and replay', () => {
   it('retries a failing event with backoff, dead-letters it, and a replay applies it once', async () => {
     let failing = true;
     let successes = 0;
-    stack.server.deps.webhooks.subscribe(['orders/create'], {
+    stack.server.deps.webhooks.subscribe('shopify', ['orders/create'], {
       name: 'flaky-downstream',
       async apply(_tx, events) {
         if (failing) throw new Error('downstream unavailable');
@@ -277,7 +278,7 @@ describe('failures, retries, dead letters and replay', () => {
 
   it('dead-letters a permanently invalid payload at once and redrives dead letters', async () => {
     let broken = true;
-    stack.server.deps.webhooks.subscribe(['customers/create'], {
+    stack.server.deps.webhooks.subscribe('shopify', ['customers/create'], {
       name: 'gate',
       async apply() {
         if (broken) throw new Error('gate closed');
@@ -315,14 +316,20 @@ describe('failures, retries, dead letters and replay', () => {
 describe('app and sync topics', () => {
   it('hands bulk_operations/finish to the sync listener inside the event transaction', async () => {
     const seen: { id: string; status: string }[] = [];
-    stack.server.deps.webhooks.onBulkOperationFinished(async (tx, op) => {
-      const [{ n }] = (
-        await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM webhook_inbox WHERE id = $1', [
-          op.inboxId,
-        ])
-      ).rows;
-      expect(n).toBe(1);
-      seen.push({ id: op.bulkOperationId, status: op.status });
+    stack.server.deps.webhooks.subscribe('shopify', ['bulk_operations/finish'], {
+      name: 'bulk-listener',
+      async apply(tx, events) {
+        for (const e of events) {
+          const [{ n }] = (
+            await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM webhook_inbox WHERE id = $1', [
+              e.id,
+            ])
+          ).rows;
+          expect(n).toBe(1);
+          const op = e.payload as { admin_graphql_api_id: string; status: string };
+          seen.push({ id: op.admin_graphql_api_id, status: op.status.toUpperCase() });
+        }
+      },
     });
     const client = await stack.server.deps.shopify.adminClient(tenantId);
     const { data } = await client.request<any>(
@@ -352,5 +359,82 @@ describe('app and sync topics', () => {
     expect(connection.access_token_enc).toBeNull();
     const events = await stack.inbox(uninstalledTenant);
     expect(events.find((e) => e.topic === 'app/uninstalled')?.status).toBe('processed');
+  });
+});
+
+describe('sources', () => {
+  it("stores another source's delivery with the same dedupe key, and subscribe(source…) sees only its source", async () => {
+    const testSeen: WebhookEvent[] = [];
+    const shopifySeen: number[] = [];
+    stack.server.deps.webhooks.subscribe('test', ['products/update'], {
+      name: 'test-source',
+      async apply(_tx, events) {
+        testSeen.push(...events);
+      },
+    });
+    stack.server.deps.webhooks.subscribe('shopify', ['products/update'], {
+      name: 'shopify-source',
+      async apply(_tx, events) {
+        shopifySeen.push(...events.map((e) => e.id));
+      },
+    });
+    const created = stack.sim.createRecord(SHOP, 'products', { title: 'From Shopify' });
+    await delivered(created.deliveries);
+    stack.advanceSimClock(2_000);
+    const updated = stack.sim.updateRecord(SHOP, 'products', created.id, { title: 'Updated at Shopify' });
+    await delivered(updated.deliveries);
+    const [shopifyRow] = await stack.q(
+      'SELECT id, source, dedupe_key, payload FROM webhook_inbox WHERE webhook_id = $1',
+      [updated.deliveries[0].webhookId],
+    );
+    expect(shopifyRow.source).toBe('shopify');
+    expect(shopifyRow.dedupe_key).toBe(`${SHOP}/${updated.deliveries[0].webhookId}`);
+
+    // Same key, another source: a different delivery, kept (and a repeat of it is a duplicate).
+    const inbox = createInboxWriter({
+      database: stack.server.deps.database,
+      logger: stack.server.deps.logger,
+    });
+    const payload = {
+      ...shopifyRow.payload,
+      title: 'From the test source',
+      updated_at: new Date().toISOString(),
+    };
+    const delivery = () => ({
+      source: 'test',
+      dedupeKey: shopifyRow.dedupe_key,
+      tenantId,
+      shopDomain: SHOP,
+      topic: 'products/update',
+      webhookId: 'test-delivery-1',
+      eventId: null,
+      triggeredAt: null,
+      apiVersion: null,
+      body: Buffer.from(JSON.stringify(payload)),
+    });
+    const stored = await inbox.store(delivery());
+    expect(stored.stored).toBe(true);
+    expect(await inbox.store(delivery())).toEqual({ stored: false });
+    await inbox.close();
+    const rows = await stack.q('SELECT source FROM webhook_inbox WHERE dedupe_key = $1 ORDER BY source', [
+      shopifyRow.dedupe_key,
+    ]);
+    expect(rows.map((r) => r.source)).toEqual(['shopify', 'test']);
+
+    await stack.server.deps.webhooks.processDue();
+    await stack.settled(tenantId);
+    const testId = stored.stored ? stored.id : -1;
+    expect(testSeen.map((e) => [e.id, e.source])).toEqual([[testId, 'test']]);
+    expect(shopifySeen).toContain(Number(shopifyRow.id));
+    expect(shopifySeen).not.toContain(testId);
+    // The mirror subscribes to Shopify only: the test source's product never reached it.
+    expect((await row('shop_products', created.id)).title).toBe('Updated at Shopify');
+    const [event] = await stack.q('SELECT status FROM webhook_inbox WHERE id = $1', [testId]);
+    expect(event.status).toBe('processed');
+
+    // The event log lists and filters by source.
+    const listed = await api('GET', '/events?source=test');
+    expect(listed.status, listed.text).toBe(200);
+    expect(listed.body.events.map((e: any) => [e.id, e.source])).toEqual([[testId, 'test']]);
   });
 });
