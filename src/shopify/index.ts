@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { Config } from '../platform/config.ts';
-import { shopifySecrets } from '../platform/crypto/hmac.ts';
+import { shopifySecrets } from './signing.ts';
 import { createVault } from '../platform/crypto/vault.ts';
 import type { Database } from '../platform/db/client.ts';
 import { notFound, unavailable, unprocessable } from '../platform/errors.ts';

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { verifyWebhookHmac } from '../platform/crypto/hmac.ts';
+import { verifyWebhookHmac } from '../shopify/signing.ts';
 import { AppError, badRequest, unauthorized, unavailable } from '../platform/errors.ts';
 import { errorEnvelopeSchema } from '../platform/http/schemas.ts';
 import type { App } from '../platform/http/server.ts';
