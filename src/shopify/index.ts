@@ -9,7 +9,8 @@ import type { Jobs, Queue } from '../platform/jobs.ts';
 import type { ScopeDefinition } from '../platform/http/auth.ts';
 import type { App, Role } from '../platform/http/server.ts';
 import type { Logger } from '../platform/logger.ts';
-import { type AdminClient, pacedClient, ShopifyAdminError } from './admin-client.ts';
+import { type AdminClient, ShopifyAdminError } from './admin-client.ts';
+import { pacedClient } from './paced-client.ts';
 import { normalizeShopDomain } from './api.ts';
 import {
   type ConnectionRow,
@@ -26,8 +27,10 @@ import { registerLandingPage } from './landing.ts';
 import { adminBaseUrl, redirectUri, type ShopifyApp } from './oauth.ts';
 import { type AuditSink, registerShopifyApiRoutes, registerShopifyOAuthRoutes } from './routes.ts';
 
-export type { AdminClient, AdminResponse, Pacer, QueryCost } from './admin-client.ts';
-export { type ConnectionPage, paginate, ShopifyAdminError } from './admin-client.ts';
+export type { AdminClient, AdminResponse, QueryCost } from './admin-client.ts';
+export type { Pacer } from './paced-client.ts';
+export { ShopifyAdminError } from './admin-client.ts';
+export { type ConnectionPage, paginate } from './paced-client.ts';
 export type { ShopTenants } from './connections.ts';
 export type { ShopifyEvents } from './events.ts';
 
