@@ -231,3 +231,6 @@ export function createInstallFlow(deps: {
 
   return { start, callback, tokenExchange, pruneStates };
 }
+
+/** The install flow of one process. */
+export type InstallFlow = ReturnType<typeof createInstallFlow>;
