@@ -16,7 +16,6 @@ import {
   consumeCode,
   invalidCode,
   issueCode,
-  limit,
   mailLater,
   throttled,
 } from './shopper-codes.ts';
@@ -46,7 +45,7 @@ export async function register(
   input: { email: string; password: string; name: string },
   ip: string,
 ) {
-  await limit(deps.throttle, `register:ip:${ip}`, THROTTLE.ipRegister);
+  await deps.throttle.limit(`register:ip:${ip}`, THROTTLE.ipRegister);
   assertStrongPassword(input.password, { email: input.email });
   const passwordHash = await hashPassword(input.password);
   const record = shopperAudit(deps.audit, tenant, ip);
@@ -119,7 +118,7 @@ export async function resendVerification(
   input: { email: string },
   ip: string,
 ) {
-  await limit(deps.throttle, `mail:ip:${ip}`, THROTTLE.ipMail);
+  await deps.throttle.limit(`mail:ip:${ip}`, THROTTLE.ipMail);
   const mail = await deps.database.withTenant(tenant.id, async (tx) => {
     const shopper = await findByEmail(tx, input.email, true);
     if (!shopper || shopper.email_verified_at) return undefined;
@@ -189,7 +188,7 @@ export async function requestPasswordReset(
   input: { email: string },
   ip: string,
 ) {
-  await limit(deps.throttle, `mail:ip:${ip}`, THROTTLE.ipMail);
+  await deps.throttle.limit(`mail:ip:${ip}`, THROTTLE.ipMail);
   const record = shopperAudit(deps.audit, tenant, ip);
   const mail = await deps.database.withTenant(tenant.id, async (tx) => {
     const shopper = await findByEmail(tx, input.email, true);

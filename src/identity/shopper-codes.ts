@@ -87,12 +87,6 @@ export function codeMail(tenant: TenantRef, to: string, purpose: Purpose, code: 
   };
 }
 
-/** Counts one request against `key` (429 with Retry-After when over `rule`). */
-export async function limit(throttle: Throttle, key: string, rule: ThrottleRule): Promise<void> {
-  await throttle.check(key);
-  await throttle.record(key, rule);
-}
-
 /**
  * Sends a code mail after the transaction commits, if the account may get another one now
  * (silently not when over its limit), without holding up the response: the answer takes as long
