@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { MAX_PASSWORD_LENGTH } from '../platform/crypto/passwords.ts';
-import { STAFF_ROLES } from '../platform/http/auth.ts';
+import { STAFF_ROLES } from '../platform/http/roles.ts';
+import { MAX_PASSWORD_LENGTH } from './policy.ts';
 
 // Request and response shapes of the identity API (issue 4), shared with web/. Passwords are
 // length-checked here and policy-checked in the service (the policy needs the e-mail too).

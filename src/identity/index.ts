@@ -1,7 +1,6 @@
 import type { Config } from '../platform/config.ts';
-import { z } from 'zod';
 import type { Database } from '../platform/db/client.ts';
-import type { ApiKeyScope, Principal, ScopeRegistry } from '../platform/http/auth.ts';
+import type { Principal, ScopeRegistry } from '../platform/http/auth.ts';
 import type { App, Role } from '../platform/http/server.ts';
 import type { Jobs } from '../platform/jobs.ts';
 import type { Logger } from '../platform/logger.ts';
@@ -13,7 +12,9 @@ import { createPasswordLogins } from './logins.ts';
 import { registerIdentityRoutes } from './routes.ts';
 import { registerShopperRoutes } from './shopper-routes.ts';
 import { createOperators } from './operators.ts';
-import { SESSION_IDLE_SECONDS, THROTTLE } from './policy.ts';
+import { THROTTLE } from './policy.ts';
+import { cleanupExpired, defineCleanupJob } from './cleanup.ts';
+import { describePrincipal } from './me.ts';
 import { createIdentitySecrets } from './secrets.ts';
 import { createSessions } from './sessions.ts';
 import { createShoppers } from './shoppers.ts';
@@ -21,18 +22,9 @@ import { createStaff } from './staff.ts';
 import { createTenants } from './tenants.ts';
 import { createThrottle } from './throttle.ts';
 
-/** What `GET /api/v1/me` and login return. */
-export type Me = {
-  kind: 'operator' | 'staff' | 'api_key';
-  id: string;
-  email?: string;
-  name?: string;
-  tenant?: { id: string; slug: string; name: string };
-  role?: 'owner' | 'staff';
-  scopes?: ApiKeyScope[];
-  via: 'session' | 'basic' | 'api_key';
-  csrfToken?: string;
-};
+export type { Me } from './me.ts';
+export { type AuditInput, actorOf } from './audit.ts';
+export type { AttachShopInput } from './shop-tenants.ts';
 
 /** Everything identity holds, without its routes. */
 function createIdentityCore(deps: {
@@ -57,87 +49,10 @@ function createIdentityCore(deps: {
   const apiKeys = createApiKeys({ audit, secrets, scopes: deps.scopes });
   const shoppers = createShoppers({ config, database, logger, mailer, audit, throttle, secrets });
 
-  async function describe(principal: Principal, csrfToken?: string): Promise<Me> {
-    switch (principal.kind) {
-      case 'operator': {
-        const operator = await operators.get(principal.id);
-        return {
-          kind: 'operator',
-          id: principal.id,
-          email: principal.email,
-          name: operator?.name ?? '',
-          via: 'session',
-          csrfToken,
-        };
-      }
-      case 'staff': {
-        const { rows } = await database.query<{ name: string; slug: string; tenant_name: string }>(
-          `SELECT u.name, t.slug, t.name AS tenant_name FROM tenant_users u JOIN tenants t ON t.id = u.tenant_id
-            WHERE u.id = $1`,
-          [principal.id],
-        );
-        return {
-          kind: 'staff',
-          id: principal.id,
-          email: principal.email,
-          name: rows[0]?.name ?? '',
-          role: principal.role,
-          tenant: { id: principal.tenantId, slug: rows[0]?.slug ?? '', name: rows[0]?.tenant_name ?? '' },
-          via: principal.via,
-          csrfToken,
-        };
-      }
-      case 'api_key': {
-        const tenant = await authenticator.findTenant(principal.tenantId);
-        return {
-          kind: 'api_key',
-          id: principal.id,
-          name: principal.name,
-          scopes: [...principal.scopes],
-          tenant: tenant ? { id: tenant.id, slug: tenant.slug, name: tenant.name } : undefined,
-          via: 'api_key',
-        };
-      }
-      default:
-        throw new Error(`me: unsupported principal ${principal.kind}`);
-    }
-  }
-
-  /**
-   * Deletes what can no longer be used: ended sessions, dead refresh families, expired codes and
-   * idle throttle counters (a day after they stopped mattering, so recent ones stay inspectable).
-   * The audit log is kept.
-   */
-  async function cleanup(): Promise<Record<string, number>> {
-    const statements: Record<string, string> = {
-      sessions: `DELETE FROM sessions WHERE expires_at < now() - interval '1 day'
-                    OR revoked_at < now() - interval '1 day'
-                    OR last_seen_at < now() - make_interval(secs => ${SESSION_IDLE_SECONDS}) - interval '1 day'`,
-      refreshTokens: `DELETE FROM shopper_refresh_tokens WHERE family_expires_at < now() - interval '1 day'
-                         OR revoked_at < now() - interval '1 day'
-                         OR (used_at < now() - interval '1 day' AND expires_at < now())`,
-      codes: `DELETE FROM shopper_codes WHERE expires_at < now() - interval '1 day'`,
-      throttles: `DELETE FROM auth_throttles WHERE updated_at < now() - interval '1 day'
-                     AND (blocked_until IS NULL OR blocked_until < now())`,
-    };
-    const removed: Record<string, number> = {};
-    for (const [name, sql] of Object.entries(statements)) {
-      const { rows } = await database.query<{ n: number }>(
-        `WITH gone AS (${sql} RETURNING 1) SELECT count(*)::int AS n FROM gone`,
-      );
-      removed[name] = rows[0].n;
-    }
-    return removed;
-  }
-
-  jobs.define<Record<string, never>>({
-    name: 'identity.cleanup',
-    schema: z.object({}).strict() as z.ZodType<Record<string, never>>,
-    policy: 'singleton',
-    retryLimit: 2,
-    cron: [{ schedule: '17 * * * *', data: {} }],
-    handler: async () => cleanup(),
-  });
+  const describe = (principal: Principal, csrfToken?: string) =>
+    describePrincipal({ database, operators, authenticator }, principal, csrfToken);
+  const cleanup = () => cleanupExpired(database);
+  defineCleanupJob(jobs, cleanup);
 
   return {
     /** Housekeeping run hourly by the `identity.cleanup` job. */
@@ -189,11 +104,7 @@ function createIdentityCore(deps: {
     me: describe,
 
     /** Counts an account-creating request from `ip` (bootstrap, shopper sign-up); 429 when over. */
-    async throttleRegistration(ip: string) {
-      const key = `register:ip:${ip}`;
-      await throttle.check(key);
-      await throttle.record(key, THROTTLE.ipRegister);
-    },
+    throttleRegistration: (ip: string) => throttle.limit(`register:ip:${ip}`, THROTTLE.ipRegister),
   };
 }
 

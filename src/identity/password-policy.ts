@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { MAX_PASSWORD_LENGTH } from '../platform/crypto/passwords.ts';
 import { unprocessable } from '../platform/errors.ts';
+import { MAX_PASSWORD_LENGTH } from './policy.ts';
 
 // Loaded once: ~1,500 words, a few kilobytes in a Set.
 const COMMON = new Set(

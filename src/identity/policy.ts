@@ -10,6 +10,9 @@ export const SESSION_ABSOLUTE_SECONDS = 12 * 60 * 60;
 /** `last_seen_at` is written at most this often (one write per minute, not per request). */
 export const SESSION_TOUCH_SECONDS = 60;
 
+/** Longest password accepted: argon2 would take more, but megabyte "passwords" are a DoS vector. */
+export const MAX_PASSWORD_LENGTH = 256;
+
 /** Shopper access JWT lifetime. */
 export const ACCESS_TOKEN_SECONDS = 15 * 60;
 /** One refresh token lives this long unless used (and replaced) earlier. */

@@ -1,18 +1,10 @@
-import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { AppError, badRequest } from '../platform/errors.ts';
-import { errorEnvelopeSchema } from '../platform/http/schemas.ts';
+import { badRequest } from '../platform/errors.ts';
 import type { App } from '../platform/http/server.ts';
 import {
-  scopeDefinitionSchema,
-  auditEventSchema,
-  auditQuery,
   bootstrapBody,
-  createApiKeyBody,
-  createdApiKeySchema,
   createStaffBody,
   createTenantBody,
-  keyParams,
   loginBody,
   meSchema,
   operatorSchema,
@@ -24,35 +16,10 @@ import {
   updateStaffBody,
   updateTenantBody,
   userParams,
-  apiKeySchema,
 } from './api.ts';
-import { actorOf } from './audit.ts';
 import type { IdentityCore } from './index.ts';
-
-const errors = {
-  400: errorEnvelopeSchema,
-  401: errorEnvelopeSchema,
-  403: errorEnvelopeSchema,
-  404: errorEnvelopeSchema,
-  409: errorEnvelopeSchema,
-  422: errorEnvelopeSchema,
-  429: errorEnvelopeSchema,
-};
-const listOf = <T extends z.ZodType>(item: T) =>
-  z.object({ items: z.array(item), nextCursor: z.string().nullable() });
-const pageQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(250).default(50),
-  cursor: z.string().max(512).optional(),
-});
-
-/** Who did it and from where, for the audit log. */
-const by = (request: FastifyRequest) => ({ actor: actorOf(request.auth.principal), ip: request.ip });
-
-/** The tenant of a request whose route has `:tenant` (resolved and checked by the access layer). */
-const tenantOf = (request: FastifyRequest) => {
-  if (!request.auth.tenant) throw new Error('route without a tenant');
-  return request.auth.tenant;
-};
+import { registerKeyAndAuditRoutes } from './key-audit-routes.ts';
+import { by, errors, listOf, pageQuery, tenantOf } from './route-kit.ts';
 
 /**
  * Operators, dashboard sessions, `me`, tenants, staff, API keys and the audit log (issue 4).
@@ -290,139 +257,5 @@ export function registerIdentityRoutes(app: App, deps: { identity: IdentityCore 
     },
   );
 
-  // API keys ------------------------------------------------------------------------------------------
-
-  app.get(
-    '/api/v1/api-key-scopes',
-    {
-      config: { access: { operator: true, staff: 'owner' } },
-      schema: {
-        tags: ['api keys'],
-        summary: 'The scopes an API key can hold, as the modules declare them',
-        response: { 200: z.object({ items: z.array(scopeDefinitionSchema) }), ...errors },
-      },
-    },
-    async () => ({ items: identity.apiKeyScopes.list() }),
-  );
-
-  app.get(
-    '/api/v1/tenants/:tenant/api-keys',
-    {
-      config: { access: { operator: true, staff: 'owner' } },
-      schema: {
-        tags: ['api keys'],
-        summary: 'List API keys (never their secrets)',
-        params: tenantParams,
-        querystring: pageQuery,
-        response: { 200: listOf(apiKeySchema), ...errors },
-      },
-    },
-    async (request) => request.auth.withTenant((tx) => identity.apiKeys.list(tx, request.query)),
-  );
-
-  app.post(
-    '/api/v1/tenants/:tenant/api-keys',
-    {
-      config: { access: { operator: true, staff: 'owner' } },
-      schema: {
-        tags: ['api keys'],
-        summary: 'Create an API key; the secret is in this response only',
-        params: tenantParams,
-        body: createApiKeyBody,
-        response: { 201: createdApiKeySchema, ...errors },
-      },
-    },
-    async (request, reply) => {
-      const tenant = tenantOf(request);
-      const key = await request.auth.withTenant((tx) =>
-        identity.apiKeys.create(tx, tenant.id, request.body, by(request)),
-      );
-      return reply.status(201).header('cache-control', 'no-store').send(key);
-    },
-  );
-
-  app.get(
-    '/api/v1/tenants/:tenant/api-keys/:key',
-    {
-      config: { access: { operator: true, staff: 'owner' } },
-      schema: {
-        tags: ['api keys'],
-        summary: 'Read an API key (never its secret)',
-        params: keyParams,
-        response: { 200: apiKeySchema, ...errors },
-      },
-    },
-    async (request) => request.auth.withTenant((tx) => identity.apiKeys.get(tx, request.params.key)),
-  );
-
-  app.delete(
-    '/api/v1/tenants/:tenant/api-keys/:key',
-    {
-      config: { access: { operator: true, staff: 'owner' } },
-      schema: {
-        tags: ['api keys'],
-        summary: 'Revoke an API key (takes effect on the next request)',
-        params: keyParams,
-        response: { 200: apiKeySchema, ...errors },
-      },
-    },
-    async (request) => {
-      const tenant = tenantOf(request);
-      return request.auth.withTenant((tx) =>
-        identity.apiKeys.revoke(tx, tenant.id, request.params.key, by(request)),
-      );
-    },
-  );
-
-  // Audit log -----------------------------------------------------------------------------------------
-
-  app.get(
-    '/api/v1/tenants/:tenant/audit-log',
-    {
-      config: { access: { operator: true, staff: 'owner' } },
-      schema: {
-        tags: ['audit'],
-        summary: "A tenant's security events, newest first",
-        description: '`action` filters by an action or its family (`login` matches `login.failed`).',
-        params: tenantParams,
-        querystring: auditQuery.omit({ tenant: true }),
-        response: { 200: listOf(auditEventSchema), ...errors },
-      },
-    },
-    async (request) =>
-      request.auth.withTenant((tx) =>
-        identity.audit.list(
-          { ...request.query, since: request.query.since ? new Date(request.query.since) : undefined },
-          tx,
-        ),
-      ),
-  );
-
-  app.get(
-    '/api/v1/audit-log',
-    {
-      config: { access: { operator: true } },
-      schema: {
-        tags: ['audit'],
-        summary: 'Every security event of the platform, newest first (operators)',
-        description: '`tenant` (id or slug) narrows it to one tenant.',
-        querystring: auditQuery,
-        response: { 200: listOf(auditEventSchema), ...errors },
-      },
-    },
-    async (request) => {
-      const { tenant: tenantRef, ...query } = request.query;
-      let tenantId: string | undefined;
-      if (tenantRef) {
-        const tenant = await request.auth.bindTenant(tenantRef).catch(() => undefined);
-        if (!tenant) throw new AppError(404, 'TENANT_NOT_FOUND', 'tenant not found');
-        tenantId = tenant.id;
-      }
-      return identity.audit.list({
-        ...query,
-        tenantId,
-        since: query.since ? new Date(query.since) : undefined,
-      });
-    },
-  );
+  registerKeyAndAuditRoutes(app, deps);
 }

@@ -15,6 +15,7 @@ import {
   verifyBody,
 } from './api.ts';
 import type { IdentityCore } from './index.ts';
+import { tenantOf } from './route-kit.ts';
 import { refreshCookieName, type ShopperTokens } from './shoppers.ts';
 
 const errors = {
@@ -27,10 +28,6 @@ const errors = {
 };
 const shopperLogin = loginBody.omit({ tenant: true });
 
-const tenantOf = (request: FastifyRequest) => {
-  if (!request.auth.tenant) throw new Error('route without a tenant');
-  return request.auth.tenant;
-};
 const csrfOf = (request: FastifyRequest) => {
   const value = request.headers[CSRF_HEADER];
   return typeof value === 'string' ? value : undefined;

@@ -1,10 +1,23 @@
-import type { Tx } from '../platform/db/client.ts';
+import type { Database, Tx } from '../platform/db/client.ts';
 import { hashPassword } from '../platform/crypto/passwords.ts';
 import { conflict, notFound } from '../platform/errors.ts';
 import type { StaffRole } from '../platform/http/auth.ts';
 import { decodeCursor, toPage } from '../platform/http/schemas.ts';
 import type { Actor, Audit } from './audit.ts';
 import { assertStrongPassword } from './password-policy.ts';
+
+/** A staff member's name and tenant, as `me` shows them (read as the owner, outside a tenant). */
+export async function staffProfile(
+  database: Database,
+  userId: string,
+): Promise<{ name: string; slug: string; tenant_name: string } | undefined> {
+  const { rows } = await database.query<{ name: string; slug: string; tenant_name: string }>(
+    `SELECT u.name, t.slug, t.name AS tenant_name FROM tenant_users u JOIN tenants t ON t.id = u.tenant_id
+      WHERE u.id = $1`,
+    [userId],
+  );
+  return rows[0];
+}
 
 /** A staff member as the API returns it (never the password hash). */
 export type StaffMember = {

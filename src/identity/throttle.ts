@@ -51,6 +51,12 @@ export function createThrottle(database: Database) {
       return blocked[0]?.seconds;
     },
 
+    /** Counts one request against `key`: 429 with Retry-After while blocked, else recorded. */
+    async limit(key: string, rule: ThrottleRule): Promise<void> {
+      await this.check(key);
+      await this.record(key, rule);
+    },
+
     /** Forgets `key` (after a successful login). */
     async clear(key: string): Promise<void> {
       await database.query('DELETE FROM auth_throttles WHERE key = $1', [key]);

@@ -1,5 +1,5 @@
 import type { Tx } from '../platform/db/client.ts';
-import type { TopicHandler, WebhookEvent } from '../webhooks/handler-types.ts';
+import type { TopicHandler, WebhookEvent } from '../webhooks/index.ts';
 import type { Mirror } from './index.ts';
 import { customerFromRest, deletedIdFromRest, orderFromRest, productFromRest } from './rest.ts';
 

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { verifyOAuthQuery } from '../platform/crypto/hmac.ts';
+import { verifyOAuthQuery } from './signing.ts';
 import type { Database } from '../platform/db/client.ts';
 import { AppError, badGateway, badRequest, unauthorized } from '../platform/errors.ts';
 import type { Logger } from '../platform/logger.ts';
@@ -231,3 +231,6 @@ export function createInstallFlow(deps: {
 
   return { start, callback, tokenExchange, pruneStates };
 }
+
+/** The install flow of one process. */
+export type InstallFlow = ReturnType<typeof createInstallFlow>;

@@ -1,5 +1,6 @@
 import type { Database } from '../platform/db/client.ts';
-import type { Pacer, QueryCost } from './admin-client.ts';
+import type { QueryCost } from './admin-client.ts';
+import type { Pacer } from './paced-client.ts';
 
 /*
  * The shop-wide GraphQL cost budget, shared through the database (issue 7: "never exceeds the

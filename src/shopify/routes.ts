@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { type Actor, actorOf } from '../identity/audit.ts';
+import { tenantParams } from '../identity/api.ts';
+import { type AuditInput, actorOf } from '../identity/index.ts';
 import type { Tx } from '../platform/db/client.ts';
 import { notFound, unauthorized } from '../platform/errors.ts';
 import type { Principal } from '../platform/http/auth.ts';
@@ -140,21 +141,8 @@ export function registerShopifyOAuthRoutes(app: App, deps: { shopify: ShopifyCor
 }
 
 /** How routes record security events (identity's audit log). */
-export type AuditSink = {
-  record(
-    input: {
-      action: string;
-      tenantId?: string | null;
-      actor: Actor;
-      target?: { kind: string; id: string };
-      ip?: string;
-      details?: Record<string, unknown>;
-    },
-    tx?: Tx,
-  ): Promise<void>;
-};
+export type AuditSink = { record(input: AuditInput, tx?: Tx): Promise<void> };
 
-const tenantParams = z.object({ tenant: z.string().min(1).max(100) });
 const noStore = { 'cache-control': 'no-store' };
 
 /**

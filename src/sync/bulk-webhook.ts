@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { TopicHandler } from '../webhooks/handler-types.ts';
+import type { TopicHandler } from '../webhooks/index.ts';
 
 /** What `bulk_operations/finish` tells the sync engine (Shopify's payload, normalised). */
 export type BulkOperationFinished = {

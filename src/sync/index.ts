@@ -10,7 +10,7 @@ import { type Mirror, RESOURCES, type Resource } from '../mirror/index.ts';
 import { registerSyncRoutes } from './routes.ts';
 import { dueRuns, type SyncSchedule, setSchedule, statesForTick } from './schedule.ts';
 import { readStatus } from './status.ts';
-import type { Subscribe } from '../webhooks/handler-types.ts';
+import type { Subscribe } from '../webhooks/index.ts';
 import { bulkFinishedHandler } from './bulk-webhook.ts';
 
 /*

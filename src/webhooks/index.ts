@@ -14,7 +14,7 @@
 import pg from 'pg';
 import { z } from 'zod';
 import type { Config } from '../platform/config.ts';
-import { shopifySecrets } from '../platform/crypto/hmac.ts';
+import { shopifySecrets } from '../shopify/index.ts';
 import type { Database, Tx } from '../platform/db/client.ts';
 import type { ScopeDefinition } from '../platform/http/auth.ts';
 import type { App, Role } from '../platform/http/server.ts';

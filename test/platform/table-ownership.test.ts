@@ -65,6 +65,24 @@ function violations(files: { path: string; source: string }[], owners: Map<strin
   return problems;
 }
 
+/** Imports of another module's files other than its door (`index.ts`), its `api.ts`, or a `tables.ts` FK. */
+function doorViolations(files: { path: string; source: string }[]): string[] {
+  const problems: string[] = [];
+  for (const { path, source } of files) {
+    const mine = moduleOf(path);
+    // Wiring and commands may reach anywhere; platform imports no module at all (checked elsewhere).
+    if (['app', 'cli', 'devtools', 'platform'].includes(mine)) continue;
+    for (const match of source.matchAll(/from\s+'((?:\.\.\/)+)([a-z-]+)\/([a-z0-9/-]+\.ts)'/g)) {
+      const [, , other, file] = match;
+      if (other === mine || other === 'platform') continue;
+      if (file === 'index.ts' || file === 'api.ts' || (file === 'tables.ts' && path.endsWith('/tables.ts')))
+        continue;
+      problems.push(`${relative(SRC, path)} imports ${other}/${file} (use ${other}/index.ts, its door)`);
+    }
+  }
+  return problems;
+}
+
 describe('table ownership', () => {
   const files = sourceFiles(SRC);
   const owners = tableOwners(files);
@@ -81,6 +99,17 @@ describe('table ownership', () => {
   it('no module names another module’s table in SQL or imports its tables.ts', () => {
     const sources = files.map((path) => ({ path, source: readFileSync(path, 'utf8') }));
     expect(violations(sources, owners)).toEqual([]);
+  });
+
+  it('modules reach each other only through their doors (index.ts) or schemas (api.ts)', () => {
+    const sources = files.map((path) => ({ path, source: readFileSync(path, 'utf8') }));
+    expect(doorViolations(sources)).toEqual([]);
+    expect(
+      doorViolations([
+        { path: join(SRC, 'sync', 'x.ts'), source: "import { paginate } from '../shopify/paced-client.ts';" },
+        { path: join(SRC, 'sync', 'y.ts'), source: "import { type Shopify } from '../shopify/index.ts';" },
+      ]),
+    ).toEqual(['sync/x.ts imports shopify/paced-client.ts (use shopify/index.ts, its door)']);
   });
 
   it('catches a module reading another module’s table, and an import of its tables.ts', () => {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   shopifySecrets,
@@ -6,7 +6,7 @@ import {
   signWebhook,
   verifyOAuthQuery,
   verifyWebhookHmac,
-} from '../../src/platform/crypto/hmac.ts';
+} from '../../src/shopify/signing.ts';
 import { createVault, sealedKeyId, VaultError } from '../../src/platform/crypto/vault.ts';
 
 const key = (id: string) => ({ id, key: randomBytes(32) });
@@ -96,6 +96,35 @@ describe('Shopify OAuth query HMAC', () => {
     const hmac = signOAuthQuery(params, 'secret');
     const query = new URLSearchParams({ ...params, hmac }).toString();
     expect(verifyOAuthQuery(query, ['secret'])).toEqual({ ok: true, secretIndex: 0 });
+  });
+});
+
+describe('Shopify OAuth query HMAC over every parameter', () => {
+  const base = { code: 'c0de', shop: 'a.myshopify.com', state: 's', timestamp: '1337178173' };
+  const hex = (message: string) => createHmac('sha256', 'hush').update(message).digest('hex');
+
+  it('accepts unknown signed parameters, the space form-encoded (+) or percent-encoded (%20)', () => {
+    const params = { ...base, custom: 'hello world', embedded: '1', locale: 'fr' };
+    const form = signOAuthQuery(params, 'hush');
+    expect(verifyOAuthQuery(new URLSearchParams({ ...params, hmac: form }), ['hush'])).toMatchObject({
+      ok: true,
+    });
+    const percent = Object.entries(params)
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([k, v]) => `${k}=${encodeURIComponent(v)}`)
+      .join('&');
+    expect(percent).toContain('custom=hello%20world');
+    expect(verifyOAuthQuery(`${percent}&hmac=${hex(percent)}`, ['hush'])).toMatchObject({ ok: true });
+  });
+
+  it('refuses a parameter added after signing, and an upper-case digest', () => {
+    const hmac = signOAuthQuery(base, 'hush');
+    const query = new URLSearchParams({ ...base, hmac });
+    expect(verifyOAuthQuery(query, ['hush'])).toMatchObject({ ok: true });
+    query.set('custom', 'x');
+    expect(verifyOAuthQuery(query, ['hush'])).toEqual({ ok: false, reason: 'hmac does not match' });
+    const upper = new URLSearchParams({ ...base, hmac: hmac.toUpperCase() });
+    expect(verifyOAuthQuery(upper, ['hush'])).toMatchObject({ ok: false });
   });
 });
 

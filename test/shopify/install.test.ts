@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ShopifyStack, startShopifyStack, waitFor } from '../support/shopify.ts';
@@ -149,6 +150,37 @@ describe('install (authorization-code grant) through the simulator', () => {
       400,
       'OAUTH_TIMESTAMP_STALE',
     );
+  });
+
+  it('accepts extra signed parameters Shopify adds, the space encoded %20 (hmac over all of them)', async () => {
+    const shop = 'extra-params.myshopify.com';
+    const url = await stack.authorize(shop);
+    const params = Object.fromEntries(url.searchParams);
+    delete params.hmac;
+    Object.assign(params, { custom: 'hello world', locale: 'fr', embedded: '1', session: 'abc' });
+    // Every parameter but hmac, sorted, percent-encoded as the URL carries it (hello%20world).
+    const pairs = Object.keys(params)
+      .sort()
+      .map((k) => `${encodeURIComponent(k)}=${encodeURIComponent(params[k])}`);
+    const message = pairs.join('&');
+    expect(message).toContain('custom=hello%20world');
+    const hmac = createHmac('sha256', stack.apiSecret).update(message).digest('hex');
+    const res = await stack.server.fetch(`/shopify/callback?${message}&hmac=${hmac}`, { redirect: 'manual' });
+    expect(res.status).toBe(302);
+    expect((await connection(shop))?.status).toBe('active');
+  });
+
+  it('refuses an unsigned extra parameter and an upper-case hex hmac (compared exactly)', async () => {
+    const shop = 'exact-hmac.myshopify.com';
+    const url = await stack.authorize(shop);
+    const added = new URL(url);
+    added.searchParams.set('custom', 'unsigned');
+    await expectError(await stack.callback(added), 401, 'INVALID_HMAC');
+    const upper = new URL(url);
+    upper.searchParams.set('hmac', (url.searchParams.get('hmac') as string).toUpperCase());
+    await expectError(await stack.callback(upper), 401, 'INVALID_HMAC');
+    expect(await connection(shop)).toBeUndefined();
+    expect((await stack.callback(url)).status).toBe(302);
   });
 
   it('refuses a reused authorization code (Shopify rejects it) and keeps the existing token', async () => {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type ShopifySim, startShopifySim } from '../../src/devtools/shopify-sim/index.ts';
-import { signOAuthQuery } from '../../src/platform/crypto/hmac.ts';
+import { signOAuthQuery } from '../../src/shopify/signing.ts';
 import { createTestStorage, startTestServer, type TestServer, type TestStorage } from './server.ts';
 
 /** A StoreOps test server wired to its own Shopify simulator, with a steerable simulator clock. */

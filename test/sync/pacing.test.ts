@@ -1,12 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ShopifySim, startShopifySim } from '../../src/devtools/shopify-sim/index.ts';
-import {
-  type AdminClient,
-  createAdminClient,
-  pacedClient,
-  ShopifyAdminError,
-} from '../../src/shopify/admin-client.ts';
+import { type AdminClient, createAdminClient, ShopifyAdminError } from '../../src/shopify/admin-client.ts';
+import { pacedClient } from '../../src/shopify/paced-client.ts';
 import { createRateBudget } from '../../src/shopify/rate-budget.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 

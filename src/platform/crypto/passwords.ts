@@ -9,9 +9,6 @@ import { hash, verify } from '@node-rs/argon2';
 // stripping cannot inline.
 const OPTIONS = { algorithm: 2 as const, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
 
-/** Longest password accepted: argon2 would take more, but megabyte "passwords" are a DoS vector. */
-export const MAX_PASSWORD_LENGTH = 256;
-
 /** Hashes a password into a PHC string (`$argon2id$v=19$m=…`). */
 export function hashPassword(password: string): Promise<string> {
   return hash(password, OPTIONS);

@@ -46,8 +46,11 @@ export type Database = {
    * security hides every other tenant's rows whatever the queries inside do.
    */
   withTenant<T>(tenantId: string, fn: (tx: Tx) => Promise<T>): Promise<T>;
-  /** Same connection semantics as pg-boss needs for `db.executeSql`. */
-  executeSql(text: string, values?: unknown[]): Promise<{ rows: any[] }>;
+  /**
+   * Same connection semantics as pg-boss needs for `db.executeSql`: one result for one statement,
+   * an array of results (one per statement) for a multi-statement script, as node-postgres does.
+   */
+  executeSql(text: string, values?: unknown[]): Promise<{ rows: any[] } | { rows: any[] }[]>;
   /** Runs `fn` while holding a cluster-wide advisory lock (PGlite has one process, so no lock). */
   withAdvisoryLock<T>(key: number, fn: () => Promise<T>): Promise<T>;
   /** For PGlite only: the embedded instance (tests and tooling). */
@@ -146,11 +149,13 @@ async function openPglite(dataDir: string): Promise<Database> {
     transaction: (fn) => transaction(fn),
     withTenant: (tenantId, fn) => transaction(fn, tenantId),
     // pg-boss sends some multi-statement scripts without parameters: PGlite runs parameterless SQL
-    // through `exec` (simple protocol, many statements) and the rest through `query`.
+    // through `exec` (simple protocol, many statements) and the rest through `query`. Like
+    // node-postgres, one statement answers one result and several answer one result each (the
+    // supervisor reads every statement's rows of its `BEGIN; …; COMMIT` scripts).
     async executeSql(text, values) {
       if (values && values.length > 0) return pglite.query(text, values);
       const results = await pglite.exec(text);
-      return { rows: results.at(-1)?.rows ?? [] };
+      return results.length === 1 ? results[0] : results;
     },
     withAdvisoryLock: (_key, fn) => fn(),
     pglite,

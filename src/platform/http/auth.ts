@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest, onRequestHookHandler, RouteOptions }
 import { safeEqual } from '../crypto/tokens.ts';
 import type { Database, Tx } from '../db/client.ts';
 import { AppError, forbidden, notFound, unauthorized } from '../errors.ts';
+import type { StaffRole } from './roles.ts';
 import type { App } from './server.ts';
 
 /**
@@ -51,11 +52,7 @@ export function createScopeRegistry() {
 /** The scope registry of one process. */
 export type ScopeRegistry = ReturnType<typeof createScopeRegistry>;
 
-/** Tenant staff roles: owners manage staff and keys, staff run catalog and orders. */
-export const STAFF_ROLES = ['owner', 'staff'] as const;
-
-/** One staff role. */
-export type StaffRole = (typeof STAFF_ROLES)[number];
+export { STAFF_ROLES, type StaffRole } from './roles.ts';
 
 /** Who is calling. Resolved once per request from the session cookie, Basic, X-API-Key or Bearer. */
 export type Principal =

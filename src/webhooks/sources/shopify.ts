@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { verifyWebhookHmac } from '../../platform/crypto/hmac.ts';
+import { verifyWebhookHmac } from '../../shopify/index.ts';
 import { badRequest, unauthorized, unavailable } from '../../platform/errors.ts';
 import type { IntakeAdapter } from '../intake.ts';
 import type { ShopResolver } from '../shop-resolver.ts';
