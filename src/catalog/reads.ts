@@ -1,4 +1,5 @@
 import type { Tx } from '../platform/db/client.ts';
+import { sqlParams } from '../platform/db/params.ts';
 import { badRequest, notFound } from '../platform/errors.ts';
 import { decodeCursor, toPage } from '../platform/http/schemas.ts';
 import type { Product } from './api.ts';
@@ -195,11 +196,7 @@ export async function listProducts(
   currency: string,
   urls: ImageUrls,
 ) {
-  const params: unknown[] = [tenantId];
-  const add = (v: unknown) => {
-    params.push(v);
-    return `$${params.length}`;
-  };
+  const { params, add } = sqlParams(tenantId);
   const where = ['p.tenant_id = $1'];
   if (query.status) where.push(`p.status = ${add(query.status)}`);
   if (query.category) where.push(await categoryFilter(tx, tenantId, query.category, add));

@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { tenantParams } from '../identity/api.ts';
 import { AppError } from '../platform/errors.ts';
-import { errorEnvelopeSchema, paginationQuery } from '../platform/http/schemas.ts';
+import { errorResponses, paginationQuery } from '../platform/http/schemas.ts';
 import type { App } from '../platform/http/server.ts';
 import {
   alertSchema,
@@ -32,16 +32,7 @@ import type { CatalogCore } from './index.ts';
  * Thin: validate, call the catalog, respond.
  */
 
-const errors = {
-  400: errorEnvelopeSchema,
-  401: errorEnvelopeSchema,
-  403: errorEnvelopeSchema,
-  404: errorEnvelopeSchema,
-  409: errorEnvelopeSchema,
-  412: errorEnvelopeSchema,
-  422: errorEnvelopeSchema,
-  428: errorEnvelopeSchema,
-};
+const errors = errorResponses(400, 401, 403, 404, 409, 412, 422, 428);
 const read = { operator: true, staff: 'any', apiKey: ['catalog:read'] } as const;
 const write = { operator: true, staff: 'any', apiKey: ['catalog:write'] } as const;
 const productParams = tenantParams.extend({ product: z.uuid() });

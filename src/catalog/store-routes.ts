@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { tenantParams } from '../identity/api.ts';
 import { notModified } from '../platform/http/cache.ts';
-import { errorEnvelopeSchema } from '../platform/http/schemas.ts';
+import { errorResponses } from '../platform/http/schemas.ts';
 import type { App } from '../platform/http/server.ts';
 import {
   categorySchema,
@@ -20,7 +20,7 @@ import type { CatalogCore } from './index.ts';
  * it and a client can revalidate (304).
  */
 
-const errors = { 400: errorEnvelopeSchema, 404: errorEnvelopeSchema };
+const errors = errorResponses(400, 404);
 const base = '/api/v1/stores/:tenant';
 const tags = ['storefront'];
 const tenantOf = (request: FastifyRequest) => request.auth.tenant?.id as string;

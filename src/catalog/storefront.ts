@@ -2,6 +2,7 @@ import countries from 'i18n-iso-countries';
 import english from 'i18n-iso-countries/langs/en.json' with { type: 'json' };
 import type { z } from 'zod';
 import type { Tx } from '../platform/db/client.ts';
+import { sqlParams } from '../platform/db/params.ts';
 import { badRequest } from '../platform/errors.ts';
 import { decodeCursor, encodeCursor } from '../platform/http/schemas.ts';
 import type { STORE_SORTS, storeProductSchema } from './api.ts';
@@ -127,11 +128,7 @@ export async function storeProducts(
   currency: string,
   urls: ImageUrls,
 ) {
-  const params: unknown[] = [tenantId];
-  const add = (v: unknown) => {
-    params.push(v);
-    return `$${params.length}`;
-  };
+  const { params, add } = sqlParams(tenantId);
   const where = ['p.tenant_id = $1', `p.status = 'active'`];
   if (query.category) where.push(await categoryFilter(tx, tenantId, query.category, add));
   if (query.minPrice !== undefined) where.push(`p.max_price >= ${add(query.minPrice)}`);
@@ -205,11 +202,7 @@ export async function storeSearch(
   urls: ImageUrls,
 ) {
   const tsq = prefixQuery(query.q) ?? '';
-  const params: unknown[] = [tenantId, tsq, query.q.toLowerCase()];
-  const add = (v: unknown) => {
-    params.push(v);
-    return `$${params.length}`;
-  };
+  const { params, add } = sqlParams(tenantId, tsq, query.q.toLowerCase());
   const match = `p.tenant_id = $1 AND p.status = 'active'
       AND (($2 <> '' AND p.search @@ to_tsquery('simple', $2)) OR $3 <% p.search_text)`;
   const categoryWhere = query.category

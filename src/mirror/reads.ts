@@ -1,4 +1,5 @@
 import type { Tx } from '../platform/db/client.ts';
+import { sqlParams } from '../platform/db/params.ts';
 import { badRequest, notFound } from '../platform/errors.ts';
 import { decodeCursor, encodeCursor } from '../platform/http/schemas.ts';
 import type { Resource } from './queries.ts';
@@ -71,11 +72,7 @@ function filterConditions(resource: Resource, f: ListFilters, add: (value: unkno
 
 /** Lists from the mirror (keyset on id, newest first). */
 export async function listRecords(tx: Tx, tenantId: string, resource: Resource, f: ListFilters) {
-  const params: unknown[] = [tenantId];
-  const add = (value: unknown) => {
-    params.push(value);
-    return `$${params.length}`;
-  };
+  const { params, add } = sqlParams(tenantId);
   const where = ['tenant_id = $1', 'deleted_at IS NULL', ...filterConditions(resource, f, add)];
   if (f.q) {
     const compiled = compileSearch(resource, f.q, add);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { tenantParams } from '../identity/api.ts';
-import { errorEnvelopeSchema } from '../platform/http/schemas.ts';
+import { errorResponses } from '../platform/http/schemas.ts';
 import type { App } from '../platform/http/server.ts';
 import type { AdminClient } from '../shopify/index.ts';
 import { LIST_QUERIES, liveOnly, RECORD_SCHEMAS, recordParams, recordSource } from './api.ts';
@@ -13,12 +13,7 @@ import { getRecord, type ListFilters, listRecords } from './reads.ts';
  * from the mirror or, with `live=true`, read through to Shopify. Thin: validate, call, respond.
  */
 
-const errors = {
-  400: errorEnvelopeSchema,
-  401: errorEnvelopeSchema,
-  403: errorEnvelopeSchema,
-  404: errorEnvelopeSchema,
-};
+const errors = errorResponses(400, 401, 403, 404);
 const readAccess = { operator: true, staff: 'any', apiKey: ['data:read'] } as const;
 
 /** Registers the list and get routes of the three resources. */

@@ -1,5 +1,5 @@
 import { tenantParams } from '../identity/api.ts';
-import { errorEnvelopeSchema } from '../platform/http/schemas.ts';
+import { errorResponses } from '../platform/http/schemas.ts';
 import type { App } from '../platform/http/server.ts';
 import { startSyncBody, syncStartedSchema, syncStatusSchema } from './api.ts';
 import type { SyncCore } from './index.ts';
@@ -9,12 +9,7 @@ import type { SyncCore } from './index.ts';
  * respond. The mirrored-data routes belong to the mirror module.
  */
 
-const errors = {
-  400: errorEnvelopeSchema,
-  401: errorEnvelopeSchema,
-  403: errorEnvelopeSchema,
-  404: errorEnvelopeSchema,
-};
+const errors = errorResponses(400, 401, 403, 404);
 const readAccess = { operator: true, staff: 'any', apiKey: ['data:read'] } as const;
 
 /** Registers the sync routes. */
