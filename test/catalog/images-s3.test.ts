@@ -56,7 +56,7 @@ beforeAll(async () => {
   productId = product.body.id;
 });
 afterAll(async () => {
-  if (server) expectNoSecretsInLogs(server);
+  if (server) expectNoSecretsInLogs(server, [s3.credentials.secretAccessKey]);
   await server?.close();
   bucket?.destroy();
   await s3?.stop();
