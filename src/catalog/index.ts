@@ -46,6 +46,9 @@ import { createCatalogImages } from './images.ts';
  *   await catalog.adjustStock(tx, tenantId, { variantId, reservedDelta: 2, reason: 'reserved', actor });
  */
 
+/** How image URLs are made from a storage (deps.ts hands them to the catalog). */
+export { imageUrlsFrom } from './image-files.ts';
+
 /** The API-key scopes of the catalog's staff routes. */
 export const CATALOG_SCOPES: readonly ScopeDefinition[] = [
   { name: 'catalog:read', description: 'Read native products, categories, stock, ledger and alerts' },
