@@ -2,6 +2,7 @@ import type { Deps } from './deps.ts';
 import { assertKeyRing } from './platform/crypto/vault.ts';
 import { installAccessControl } from './platform/http/auth.ts';
 import { registerHealthRoutes } from './platform/http/health.ts';
+import { registerMediaRoutes } from './platform/http/media.ts';
 import { type App, createHttpServer, type Role } from './platform/http/server.ts';
 
 export type { Role } from './platform/http/server.ts';
@@ -24,6 +25,8 @@ export async function buildApp(deps: Deps, role: Role = 'all'): Promise<App> {
       jobs: () => deps.jobs.healthy(),
     },
   });
+  // Stored objects (product images) at /media/*, wherever the storage keeps them.
+  if (role !== 'worker') registerMediaRoutes(app, { storage: deps.storage });
   // Each module registers its own routes (and, on worker roles, starts its own loops).
   for (const door of deps.doors) door.routes(app, role);
   return app;

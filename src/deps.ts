@@ -7,7 +7,8 @@ import { createMetrics } from './platform/metrics.ts';
 import { createScopeRegistry } from './platform/http/auth.ts';
 import type { Door } from './platform/http/server.ts';
 import { createMailer } from './platform/mail.ts';
-import { createCatalog } from './catalog/index.ts';
+import { createObjectStorage } from './platform/storage.ts';
+import { createCatalog, imageUrlsFrom } from './catalog/index.ts';
 import { createIdentity } from './identity/index.ts';
 import { createShopTenants } from './identity/shop-tenants.ts';
 import { createShopify } from './shopify/index.ts';
@@ -29,6 +30,7 @@ export async function createDeps(config: Config, options: { logDestination?: Des
   });
   const jobs = createJobs({ database, logger, metrics });
   const mailer = createMailer({ config, logger });
+  const storage = await createObjectStorage(config);
   // Filled below from the doors; identity reads it when keys are created, the access layer at start.
   const scopes = createScopeRegistry();
   const identity = createIdentity({ config, database, logger, mailer, jobs, scopes });
@@ -62,6 +64,8 @@ export async function createDeps(config: Config, options: { logDestination?: Des
       const staff = await database.withTenant(tenantId, (tx) => identity.staff.list(tx, { limit: 250 }));
       return staff.items.filter((member) => member.role === 'owner').map((member) => member.email);
     },
+    storage,
+    imageUrls: imageUrlsFrom(storage),
   });
   /** Every module with routes, in registration order (`buildApp` calls each door's `routes`). */
   const doors: readonly Door[] = [identity, shopify, mirror, sync, webhooks, catalog];
@@ -76,6 +80,7 @@ export async function createDeps(config: Config, options: { logDestination?: Des
     database,
     jobs,
     mailer,
+    storage,
     identity,
     shopify,
     mirror,

@@ -31,6 +31,10 @@ import { registerStaffCatalogRoutes } from './staff-routes.ts';
 import { registerStoreCatalogRoutes } from './store-routes.ts';
 import { isCountryCode, storeCountries, storeProduct, storeProducts, storeSearch } from './storefront.ts';
 import { unprocessable } from '../platform/errors.ts';
+import { createDataDirStorage, type ObjectStorage } from '../platform/storage.ts';
+import { imageUrlsFrom } from './image-files.ts';
+import { registerImageRoutes } from './image-routes.ts';
+import { createCatalogImages } from './images.ts';
 
 /*
  * The native catalog (issue 11; seeds 002 and 004): products with variants, a category tree,
@@ -41,6 +45,9 @@ import { unprocessable } from '../platform/errors.ts';
  *   catalog.events.subscribe('product.updated', { name: 'analytics', handler: async ({ data }) => … });
  *   await catalog.adjustStock(tx, tenantId, { variantId, reservedDelta: 2, reason: 'reserved', actor });
  */
+
+/** How image URLs are made from a storage (deps.ts hands them to the catalog). */
+export { imageUrlsFrom } from './image-files.ts';
 
 /** The API-key scopes of the catalog's staff routes. */
 export const CATALOG_SCOPES: readonly ScopeDefinition[] = [
@@ -73,8 +80,10 @@ type CatalogDeps = {
   currencyOf: (tenantId: string) => Promise<string>;
   /** E-mail addresses of the tenant's owners (low-stock mail). */
   ownerEmails: (tenantId: string) => Promise<string[]>;
-  /** Where stored images are served from (set by the image storage; relative URLs by default). */
+  /** Where stored images are served from (default: the storage's own URLs). */
   imageUrls?: ImageUrls;
+  /** Where image files go (default: `<data dir>/objects`). */
+  storage?: ObjectStorage;
 };
 
 /** Everything the catalog holds, without its routes. */
@@ -82,12 +91,8 @@ function createCatalogCore(deps: CatalogDeps) {
   const { database, jobs, mailer, currencyOf, ownerEmails } = deps;
   const logger = deps.logger.child({ module: 'catalog' });
   const events = createEventBus({ jobs, logger, prefix: 'catalog', schemas: EVENTS });
-  const urls: ImageUrls =
-    deps.imageUrls ??
-    ((image) =>
-      Object.fromEntries(
-        [...image.widths.map(String), 'original'].map((w) => [w, `/media/${image.storageKey}/${w}`]),
-      ));
+  const storage = deps.storage ?? createDataDirStorage(`${deps.config.STOREOPS_DATA_DIR}/objects`);
+  const urls: ImageUrls = deps.imageUrls ?? imageUrlsFrom(storage);
   const inTenant = database.withTenant.bind(database);
 
   /** A staff read of a product after a write, in the same transaction. */
@@ -95,6 +100,15 @@ function createCatalogCore(deps: CatalogDeps) {
     getProduct(tx, ctx.tenantId, id, ctx.currency, urls);
 
   const stockCheckDeps = { database, mailer, ownerEmails };
+  const images = createCatalogImages({
+    database,
+    storage,
+    logger,
+    maxBytes: deps.config.CATALOG_IMAGE_MAX_BYTES,
+    published: (tx, tenantId, productId) =>
+      events.publish(tx, 'product.updated', { tenantId, productId, change: 'updated' }),
+    reread,
+  });
 
   /** Runs one tenant's stock check now and publishes `inventory.low` for each new alert. */
   async function checkStock(tenantId: string) {
@@ -139,6 +153,9 @@ function createCatalogCore(deps: CatalogDeps) {
     events,
     currencyOf,
     imageUrls: urls,
+    imageMaxBytes: deps.config.CATALOG_IMAGE_MAX_BYTES,
+    /** Image upload, change, reorder and delete (images.ts); `addImage` takes the file's bytes. */
+    ...images,
     /** Stock changes inside the caller's tenant transaction (checkout reserves and releases here). */
     adjustStock: (tx: Parameters<typeof adjustStock>[0], tenantId: string, change: StockChange) =>
       adjustStock(tx, tenantId, change),
@@ -171,15 +188,18 @@ function createCatalogCore(deps: CatalogDeps) {
         });
         return reread(tx, ctx, id);
       }),
-    deleteProduct: (ctx: WriteContext, id: string, expected?: number) =>
-      inTenant(ctx.tenantId, async (tx) => {
+    deleteProduct: async (ctx: WriteContext, id: string, expected?: number) => {
+      await inTenant(ctx.tenantId, async (tx) => {
         await deleteProduct(tx, ctx.tenantId, id, expected);
         await events.publish(tx, 'product.updated', {
           tenantId: ctx.tenantId,
           productId: id,
           change: 'deleted',
         });
-      }),
+      });
+      // The image rows went with the product; their files go once that is committed.
+      await images.removeProductObjects(ctx.tenantId, id);
+    },
     addVariant: (ctx: WriteContext, productId: string, input: VariantInput, expected?: number) =>
       inTenant(ctx.tenantId, async (tx) => {
         await addVariant(tx, ctx, productId, input, expected);
@@ -286,6 +306,7 @@ export function createCatalog(deps: CatalogDeps) {
     routes(app: App, role: Role): void {
       if (role === 'worker') return;
       registerStaffCatalogRoutes(app, { catalog });
+      registerImageRoutes(app, { catalog });
       registerStoreCatalogRoutes(app, { catalog });
     },
   };

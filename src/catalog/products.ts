@@ -168,7 +168,8 @@ export async function lockProduct(
   return rows[0].version;
 }
 
-async function bump(tx: Tx, tenantId: string, productId: string): Promise<void> {
+/** After any change to a product or its children: next version, fresh search document and prices. */
+export async function bump(tx: Tx, tenantId: string, productId: string): Promise<void> {
   await tx.query(
     'UPDATE catalog_products SET version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2',
     [tenantId, productId],

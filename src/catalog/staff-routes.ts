@@ -41,9 +41,9 @@ const categoryParams = tenantParams.extend({ category: z.uuid() });
 const base = '/api/v1/tenants/:tenant/catalog';
 const tags = ['catalog'];
 
-const tenantOf = (request: FastifyRequest) => request.auth.tenant?.id as string;
+export const tenantOf = (request: FastifyRequest) => request.auth.tenant?.id as string;
 /** `staff:<id>`, `api_key:<id>`, `operator:<id>` (the ledger's and audit's actor). */
-const actorOf = (request: FastifyRequest) => {
+export const actorOf = (request: FastifyRequest) => {
   const p = request.auth.principal;
   return 'id' in p ? `${p.kind}:${p.id}` : p.kind;
 };

@@ -127,6 +127,16 @@ const envSchema = z.object({
     .string()
     .regex(/^\S+( \S+){4}$/, 'must be a five-field cron expression such as "0 2 * * *"')
     .default('0 2 * * *'),
+  /** Largest product image accepted by an upload, in bytes (bigger ones are 413). */
+  CATALOG_IMAGE_MAX_BYTES: z.coerce.number().int().min(1024).max(1_073_741_824).default(10_485_760),
+  /** Set to store objects (product images) in this S3 bucket instead of the data dir. */
+  STOREOPS_S3_BUCKET: z.string().min(3).max(63).optional(),
+  /** An S3-compatible endpoint (MinIO, s3rver, R2…); path-style addressing is used with it. */
+  STOREOPS_S3_ENDPOINT: z.url().optional(),
+  /** The bucket's region; unset means the AWS SDK's own lookup (AWS_REGION, profile). */
+  STOREOPS_S3_REGION: z.string().min(1).optional(),
+  /** Public base URL of the bucket (or a CDN in front of it); unset means objects are served through /media. */
+  STOREOPS_S3_PUBLIC_URL: z.url().optional(),
 });
 
 type Env = z.infer<typeof envSchema>;
@@ -172,6 +182,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (values.SHOPIFY_API_KEY && !values.SHOPIFY_API_SECRET) {
     throw new ConfigError(['SHOPIFY_API_SECRET: required when SHOPIFY_API_KEY is set']);
+  }
+  const s3Only = (['STOREOPS_S3_ENDPOINT', 'STOREOPS_S3_REGION', 'STOREOPS_S3_PUBLIC_URL'] as const).filter(
+    (name) => values[name] !== undefined,
+  );
+  if (s3Only.length > 0 && !values.STOREOPS_S3_BUCKET) {
+    throw new ConfigError(
+      s3Only.map((name) => `${name}: only used with STOREOPS_S3_BUCKET, which is not set`),
+    );
   }
   const generated = missing.length > 0 ? loadOrCreateDevSecrets(values.STOREOPS_DATA_DIR) : undefined;
   const config: Config = {

@@ -15,6 +15,7 @@ import {
   login,
   type TestTenant,
 } from '../support/identity.ts';
+import { picture, uploadImage } from '../support/images.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
 // The cross-tenant probe (issue 4): walk EVERY operation of the OpenAPI document and, as each kind
@@ -79,11 +80,28 @@ beforeAll(async () => {
   expect(
     (await call(server, shopperB.credentials, 'GET', `/api/v1/stores/${tenantB.id}/shoppers/me`)).status,
   ).toBe(200);
+  // A draft product of B with an image (catalog routes take B's product and image ids).
+  const productB = await call(server, operator, 'POST', `/api/v1/tenants/${tenantB.id}/catalog/products`, {
+    title: `${privateMarker} Product`,
+    variants: [{ price: 100 }],
+  });
+  expect(productB.status, productB.text).toBe(201);
+  const imageB = await uploadImage(
+    server,
+    operator,
+    tenantB.id,
+    productB.body.id,
+    { bytes: await picture('png', 200, 200), name: 'b.png', type: 'image/png' },
+    { alt: `${privateMarker} image` },
+  );
+  expect(imageB.status, imageB.text).toBe(201);
   resourcesB = {
     user: staffB.id,
     key: keyB.id,
     shopper: (await call(server, shopperB.credentials, 'GET', `/api/v1/stores/${tenantB.id}/shoppers/me`))
       .body.id,
+    product: productB.body.id,
+    image: imageB.body.image.id,
   };
 
   // Tenant A's principals: every kind except operators (who may see all tenants).
@@ -156,6 +174,9 @@ describe('cross-tenant probe', () => {
       'DELETE /api/v1/tenants/{tenant}/api-keys/{key}',
       'GET /api/v1/tenants/{tenant}/audit-log',
       'GET /api/v1/stores/{tenant}/shoppers/me',
+      'POST /api/v1/tenants/{tenant}/catalog/products/{product}/images',
+      'PATCH /api/v1/tenants/{tenant}/catalog/products/{product}/images/{image}',
+      'DELETE /api/v1/tenants/{tenant}/catalog/products/{product}/images/{image}',
     ]) {
       expect(keys).toContain(expected);
     }
@@ -216,6 +237,16 @@ describe('cross-tenant probe', () => {
     const users = await call(server, operator, 'GET', `/api/v1/tenants/${tenantB.id}/users`);
     expect(users.body.items).toHaveLength(2);
     expect(users.body.items.find((u: any) => u.id === resourcesB.user)?.role).toBe('staff');
+    const product = await call(
+      server,
+      operator,
+      'GET',
+      `/api/v1/tenants/${tenantB.id}/catalog/products/${resourcesB.product}`,
+    );
+    expect(product.body.images.map((i: any) => [i.id, i.alt])).toEqual([
+      [resourcesB.image, `${privateMarker} image`],
+    ]);
+    expect((await server.fetch(product.body.images[0].urls.original)).status).toBe(200);
     const key = await call(
       server,
       operator,
