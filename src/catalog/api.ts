@@ -307,3 +307,14 @@ export const searchHitSchema = z.object({
 });
 
 export const countrySchema = z.object({ code: z.string(), name: z.string() });
+
+export const locationInput = z.object({ name: text(100).min(1) }).strict();
+export const locationSchema = z.object({ id: z.uuid(), name: z.string(), createdAt: z.string() });
+
+/** A stock row after a change. */
+export const stockLevelSchema = z.object({
+  locationId: z.uuid(),
+  onHand: z.number(),
+  reserved: z.number(),
+  available: z.number(),
+});

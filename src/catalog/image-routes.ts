@@ -8,7 +8,7 @@ import type { App } from '../platform/http/server.ts';
 import { imageSchema, productSchema } from './api.ts';
 import { imageTooLarge } from './image-files.ts';
 import type { CatalogCore } from './index.ts';
-import { actorOf, expectedVersion, tenantOf } from './staff-routes.ts';
+import { actorOf, expectedVersion, tenantOf } from './route-kit.ts';
 
 /*
  * Staff's image routes (issue 11) under `/api/v1/tenants/:tenant/catalog/products/:product/images`:

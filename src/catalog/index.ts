@@ -16,6 +16,7 @@ import {
   updateCategory,
 } from './categories.ts';
 import { adjustStock, ledger, listInventory, setStock, type StockChange } from './inventory.ts';
+import { createLocation, listLocations } from './locations.ts';
 import { checkTenantStock, openAlerts, tenantsWithCatalog } from './low-stock.ts';
 import {
   addVariant,
@@ -251,6 +252,9 @@ function createCatalogCore(deps: CatalogDeps) {
     ledger: (tenantId: string, options: Parameters<typeof ledger>[2]) =>
       inTenant(tenantId, (tx) => ledger(tx, tenantId, options)),
     alerts: (tenantId: string) => inTenant(tenantId, (tx) => openAlerts(tx)),
+    locations: (tenantId: string) => inTenant(tenantId, (tx) => listLocations(tx)),
+    createLocation: (tenantId: string, name: string) =>
+      inTenant(tenantId, (tx) => createLocation(tx, tenantId, name)),
     /** The daily check for one tenant, now (CLI, tests). */
     checkStock,
     /** The daily check for every tenant, now (what the `catalog.low-stock` job runs). */

@@ -51,6 +51,8 @@ export function slugify(title: string): string {
 const CONSTRAINTS: Record<string, () => Error> = {
   catalog_products_handle_key: () => conflict('HANDLE_TAKEN', 'Another product already has this handle'),
   catalog_categories_handle_key: () => conflict('HANDLE_TAKEN', 'Another category already has this handle'),
+  catalog_inventory_location_fk: () => unprocessable('UNKNOWN_LOCATION', 'The location does not exist'),
+  catalog_locations_name_key: () => conflict('LOCATION_TAKEN', 'Another location already has this name'),
   catalog_variants_sku_key: () => conflict('SKU_TAKEN', 'Another variant already has this SKU'),
   catalog_variants_options_key: () =>
     conflict('DUPLICATE_OPTIONS', 'Two variants of one product cannot have the same options'),

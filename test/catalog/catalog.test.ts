@@ -111,6 +111,7 @@ describe('catalog: staff API', () => {
     await product({ title: 'By key' }, writer);
     expect((await call(server, reader, 'POST', cat('/products'), { title: 'x' })).status).toBe(403);
     expect((await call(server, reader, 'GET', cat('/products'))).status).toBe(200);
+    expect((await call(server, operator, 'GET', cat('/products'))).status).toBe(200);
     expect((await call(server, anon, 'GET', cat('/products'))).status).toBe(401);
     expect([403, 404]).toContain((await call(server, foreignOwner, 'GET', cat('/products'))).status);
     const shopper = await createShopper(server, tenant);
@@ -237,6 +238,40 @@ describe('catalog: staff API', () => {
       reason: 'reserved',
     });
     expect(badReason.status).toBe(422);
+  });
+});
+
+describe('catalog: locations', () => {
+  it('keeps stock per location and sums it per variant', async () => {
+    const p = await product({ title: 'Backpack', variants: [{ sku: 'BAG-1', price: 5000, onHand: 4 }] });
+    const variantId = p.variants[0].id;
+    const store2 = await call(server, staff, 'POST', cat('/locations'), { name: 'Shop floor' });
+    expect(store2.status, store2.text).toBe(201);
+    expect(
+      (await call(server, staff, 'POST', cat('/locations'), { name: 'Shop floor' })).body.error.code,
+    ).toBe('LOCATION_TAKEN');
+    const moved = await call(server, staff, 'POST', cat('/inventory/adjust'), {
+      variantId,
+      locationId: store2.body.id,
+      delta: 6,
+      reason: 'received',
+    });
+    expect(moved.body).toMatchObject({ locationId: store2.body.id, onHand: 6 });
+    const unknown = await call(server, staff, 'POST', cat('/inventory/adjust'), {
+      variantId,
+      locationId: '00000000-0000-4000-8000-000000000000',
+      delta: 1,
+      reason: 'received',
+    });
+    expect([unknown.status, unknown.body.error.code]).toEqual([422, 'UNKNOWN_LOCATION']);
+    const levels = await call(server, reader, 'GET', cat(`/inventory?productId=${p.id}`));
+    expect(levels.body.items[0]).toMatchObject({ onHand: 10, available: 10 });
+    expect(levels.body.items[0].levels.map((l: any) => [l.location, l.onHand])).toEqual([
+      ['Default', 4],
+      ['Shop floor', 6],
+    ]);
+    const names = (await call(server, reader, 'GET', cat('/locations'))).body.items.map((l: any) => l.name);
+    expect(names).toEqual(['Default', 'Shop floor']);
   });
 });
 
