@@ -34,6 +34,8 @@ export type ProductRow = {
   version: number;
   created_at: Date;
   updated_at: Date;
+  /** `created_at` as PostgreSQL's text (microseconds kept), when a list selects it for its cursor. */
+  cursor_at?: string;
 };
 
 export type VariantRow = {
@@ -216,7 +218,7 @@ export async function listProducts(
     where.push(`(p.created_at, p.id) < (${add(cursor.at)}::timestamptz, ${add(cursor.id)}::uuid)`);
   }
   const { rows } = await tx.query<ProductRow>(
-    `SELECT p.* FROM catalog_products p WHERE ${where.join(' AND ')} ORDER BY p.created_at DESC, p.id DESC LIMIT ${query.limit + 1}`,
+    `SELECT p.*, p.created_at::text AS cursor_at FROM catalog_products p WHERE ${where.join(' AND ')} ORDER BY p.created_at DESC, p.id DESC LIMIT ${query.limit + 1}`,
     params,
   );
   const children = await loadChildren(
@@ -228,6 +230,6 @@ export async function listProducts(
     rows,
     query.limit,
     (r) => productView(r, children, currency, urls),
-    (r) => ({ at: r.created_at.toISOString(), id: r.id }),
+    (r) => ({ at: r.cursor_at ?? r.created_at.toISOString(), id: r.id }),
   );
 }

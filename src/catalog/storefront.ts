@@ -106,7 +106,8 @@ const ORDER: Record<
   Sort,
   { key: string; dir: 'ASC' | 'DESC'; value: (r: ProductRow) => string | number | null }
 > = {
-  newest: { key: 'p.created_at', dir: 'DESC', value: (r) => r.created_at.toISOString() },
+  // created_at as PostgreSQL's text: a JS Date would drop the microseconds and skip rows on a page edge.
+  newest: { key: 'p.created_at', dir: 'DESC', value: (r) => r.cursor_at ?? r.created_at.toISOString() },
   'price-asc': { key: 'coalesce(p.min_price, 0)', dir: 'ASC', value: (r) => Number(r.min_price ?? 0) },
   'price-desc': { key: 'coalesce(p.min_price, 0)', dir: 'DESC', value: (r) => Number(r.min_price ?? 0) },
   title: { key: 'lower(p.title)', dir: 'ASC', value: (r) => r.title.toLowerCase() },
@@ -155,7 +156,7 @@ export async function storeProducts(
     );
   }
   const { rows } = await tx.query<ProductRow>(
-    `SELECT p.* FROM catalog_products p WHERE ${where.join(' AND ')}
+    `SELECT p.*, p.created_at::text AS cursor_at FROM catalog_products p WHERE ${where.join(' AND ')}
       ORDER BY ${order.key} ${order.dir}, p.id ${order.dir} LIMIT ${query.limit + 1}`,
     params,
   );

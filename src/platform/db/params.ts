@@ -1,6 +1,6 @@
 /**
  * Positional parameters for SQL built from optional filters: `add(value)` appends a value and
- * returns its placeholder, so values always travel as parameters and never as SQL text.
+ * returns its `$n` reference, so values always travel as parameters and never as SQL text.
  *
  *   const { params, add } = sqlParams(tenantId);      // $1 is the tenant
  *   if (q.status) where.push(`status = ${add(q.status)}`);
