@@ -23,6 +23,10 @@ const createSchema = z
     capture_method: captureMethod.optional(),
     confirm: bool.optional(),
     payment_method: paymentMethod.optional(),
+    // API 2026-09-30.endive replaced the writable payment_method_types with allowed_payment_method_types
+    // (https://docs.stripe.com/changelog/endive/2026-09-30/removes-the-payment-method-types-parameter-from-payment-intents-and-setup-intents);
+    // both are accepted here, and only cards are simulated.
+    allowed_payment_method_types: z.array(z.literal('card', { error: 'only card is simulated' })).optional(),
     payment_method_types: z.array(z.literal('card', { error: 'only card is simulated' })).optional(),
     automatic_payment_methods: z
       .object({ enabled: bool, allow_redirects: z.enum(['always', 'never']).optional() })
