@@ -42,7 +42,12 @@ export class PaymentDeclinedError extends PaymentProviderError {
   readonly intent: PaymentIntentState | null;
   constructor(
     message: string,
-    options: { code?: string | null; declineCode?: string | null; cause?: unknown; intent: PaymentIntentState | null },
+    options: {
+      code?: string | null;
+      declineCode?: string | null;
+      cause?: unknown;
+      intent: PaymentIntentState | null;
+    },
   ) {
     super('declined', message, options);
     this.intent = options.intent;
@@ -65,7 +70,10 @@ const idOf = (value: string | { id: string } | null | undefined) =>
 /** Stripe's PaymentIntent as the contract's state (minor units, lower-case currency). */
 export function toIntentState(pi: Stripe.PaymentIntent): PaymentIntentState {
   if (!STATUSES.includes(pi.status as PaymentIntentStatus)) {
-    throw new PaymentProviderError('invalid', `Stripe returned an unknown PaymentIntent status: ${pi.status}`);
+    throw new PaymentProviderError(
+      'invalid',
+      `Stripe returned an unknown PaymentIntent status: ${pi.status}`,
+    );
   }
   const error = pi.last_payment_error;
   return {
@@ -116,7 +124,10 @@ export function toProviderError(error: unknown): PaymentProviderError {
   if (error instanceof Stripe.errors.StripeIdempotencyError) {
     return new PaymentProviderError('idempotency', error.message, options);
   }
-  if (error instanceof Stripe.errors.StripeAuthenticationError || error instanceof Stripe.errors.StripePermissionError) {
+  if (
+    error instanceof Stripe.errors.StripeAuthenticationError ||
+    error instanceof Stripe.errors.StripePermissionError
+  ) {
     // Stripe's message names (part of) the key: never pass it on.
     return new PaymentProviderError('invalid', 'Stripe refused the secret key (STRIPE_SECRET_KEY)', {
       code,
@@ -194,7 +205,9 @@ export function createStripeProvider(options: StripeProviderOptions): PaymentPro
     captureIntent: (id, idempotencyKey, amount) =>
       call(async () =>
         toIntentState(
-          await intents.capture(id, amount === undefined ? {} : { amount_to_capture: amount }, { idempotencyKey }),
+          await intents.capture(id, amount === undefined ? {} : { amount_to_capture: amount }, {
+            idempotencyKey,
+          }),
         ),
       ),
 
@@ -203,7 +216,9 @@ export function createStripeProvider(options: StripeProviderOptions): PaymentPro
 
     refund: (paymentIntentId, amount, idempotencyKey) =>
       call(async () =>
-        toRefundState(await stripe.refunds.create({ payment_intent: paymentIntentId, amount }, { idempotencyKey })),
+        toRefundState(
+          await stripe.refunds.create({ payment_intent: paymentIntentId, amount }, { idempotencyKey }),
+        ),
       ),
   };
 }
