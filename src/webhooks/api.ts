@@ -22,10 +22,14 @@ const time = z.iso
   .datetime({ offset: true })
   .transform((v) => new Date(v))
   .meta({ example: '2025-01-31T09:00:00Z' });
+/** Shopify's `orders/create` or Stripe's `payment_intent.succeeded`. */
 const topic = z
   .string()
   .max(128)
-  .regex(/^[a-z0-9_]+(\/[a-z0-9_]+)+$/, 'must look like orders/create');
+  .regex(
+    /^[a-z0-9_]+(\/[a-z0-9_]+)+$|^[a-z0-9_]+(\.[a-z0-9_]+)+$/,
+    'must look like orders/create or charge.refunded',
+  );
 
 /** `:event` */
 export const eventParams = tenantParams.extend({
