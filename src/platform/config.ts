@@ -199,7 +199,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(['SHOPIFY_API_SECRET: required when SHOPIFY_API_KEY is set']);
   }
   if (values.STRIPE_WEBHOOK_SECRET_PREVIOUS && !values.STRIPE_WEBHOOK_SECRET) {
-    throw new ConfigError(['STRIPE_WEBHOOK_SECRET_PREVIOUS: only used with STRIPE_WEBHOOK_SECRET, which is not set']);
+    throw new ConfigError([
+      'STRIPE_WEBHOOK_SECRET_PREVIOUS: only used with STRIPE_WEBHOOK_SECRET, which is not set',
+    ]);
   }
   const s3Only = (['STOREOPS_S3_ENDPOINT', 'STOREOPS_S3_REGION', 'STOREOPS_S3_PUBLIC_URL'] as const).filter(
     (name) => values[name] !== undefined,

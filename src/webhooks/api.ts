@@ -36,7 +36,7 @@ export const eventParams = tenantParams.extend({
   event: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER),
 });
 
-/** An event source: `shopify`, later `stripe`, `pixel`. */
+/** An event source: `shopify`, `stripe`, later `pixel`. */
 export const eventSource = z
   .string()
   .regex(/^[a-z][a-z0-9_-]{0,31}$/, 'must look like shopify')
@@ -77,7 +77,7 @@ const isoOut = z.string().meta({ format: 'date-time' });
 /** One event in a list. */
 export const eventSummarySchema = z.object({
   id: z.number().int(),
-  source: z.string().describe('Who sent it: shopify (later stripe, pixel)'),
+  source: z.string().describe('Who sent it: shopify, stripe (later pixel)'),
   topic: z.string(),
   shopDomain: z.string(),
   webhookId: z.string(),
