@@ -24,6 +24,11 @@ const commands: Record<string, Command> = {
       'shopify-sim [--port 4100] [--seed N] [--plan standard|advanced|plus]   run the local Shopify simulator',
     load: () => import('./shopify-sim.ts'),
   },
+  'stripe-sim': {
+    summary:
+      'stripe-sim [--port 4200] [--seed N] [--webhook-url U]             run the local Stripe simulator',
+    load: () => import('./stripe-sim.ts'),
+  },
   sync: {
     summary: 'sync <shop> [--full|--reconcile]            mirror a shop with a progress bar',
     load: () => import('./sync.ts'),

@@ -102,8 +102,23 @@ const envSchema = z.object({
     .string()
     .refine((v) => v.includes('{shop}'), 'must contain {shop}')
     .default('https://{shop}'),
+  /** sk_… ; unset means the offline `test` payment provider (issue 12). */
   STRIPE_SECRET_KEY: z.string().min(1).optional(),
+  /** Where the Stripe API lives; unset means api.stripe.com (the simulator: 127.0.0.1, its port, http). */
+  STRIPE_API_HOST: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]+$|^\[[0-9A-Fa-f:.]+\]$/, 'must be a host name or address')
+    .optional(),
+  STRIPE_API_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  STRIPE_API_PROTOCOL: z.enum(['https', 'http']).optional(),
+  /** How long one Stripe API call may take before it counts as a (transient) failure. */
+  STRIPE_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  /** stripe-node's own retries (same idempotency key); the capture outbox retries on top of these. */
+  STRIPE_MAX_NETWORK_RETRIES: z.coerce.number().int().min(0).max(5).default(0),
+  /** The webhook endpoint's signing secret (whsec_…). */
   STRIPE_WEBHOOK_SECRET: z.string().min(1).optional(),
+  /** The previous signing secret, accepted while a rotation is under way. */
+  STRIPE_WEBHOOK_SECRET_PREVIOUS: z.string().min(1).optional(),
   /** smtp://… ; unset writes .eml files under <data dir>/mail. */
   SMTP_URL: z
     .string()
@@ -182,6 +197,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (values.SHOPIFY_API_KEY && !values.SHOPIFY_API_SECRET) {
     throw new ConfigError(['SHOPIFY_API_SECRET: required when SHOPIFY_API_KEY is set']);
+  }
+  if (values.STRIPE_WEBHOOK_SECRET_PREVIOUS && !values.STRIPE_WEBHOOK_SECRET) {
+    throw new ConfigError([
+      'STRIPE_WEBHOOK_SECRET_PREVIOUS: only used with STRIPE_WEBHOOK_SECRET, which is not set',
+    ]);
   }
   const s3Only = (['STOREOPS_S3_ENDPOINT', 'STOREOPS_S3_REGION', 'STOREOPS_S3_PUBLIC_URL'] as const).filter(
     (name) => values[name] !== undefined,

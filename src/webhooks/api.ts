@@ -22,17 +22,21 @@ const time = z.iso
   .datetime({ offset: true })
   .transform((v) => new Date(v))
   .meta({ example: '2025-01-31T09:00:00Z' });
+/** Shopify's `orders/create` or Stripe's `payment_intent.succeeded`. */
 const topic = z
   .string()
   .max(128)
-  .regex(/^[a-z0-9_]+(\/[a-z0-9_]+)+$/, 'must look like orders/create');
+  .regex(
+    /^[a-z0-9_]+(\/[a-z0-9_]+)+$|^[a-z0-9_]+(\.[a-z0-9_]+)+$/,
+    'must look like orders/create or charge.refunded',
+  );
 
 /** `:event` */
 export const eventParams = tenantParams.extend({
   event: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER),
 });
 
-/** An event source: `shopify`, later `stripe`, `pixel`. */
+/** An event source: `shopify`, `stripe`, later `pixel`. */
 export const eventSource = z
   .string()
   .regex(/^[a-z][a-z0-9_-]{0,31}$/, 'must look like shopify')
@@ -73,7 +77,7 @@ const isoOut = z.string().meta({ format: 'date-time' });
 /** One event in a list. */
 export const eventSummarySchema = z.object({
   id: z.number().int(),
-  source: z.string().describe('Who sent it: shopify (later stripe, pixel)'),
+  source: z.string().describe('Who sent it: shopify, stripe (later pixel)'),
   topic: z.string(),
   shopDomain: z.string(),
   webhookId: z.string(),
