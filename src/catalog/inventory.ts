@@ -110,6 +110,64 @@ export async function setStock(
   });
 }
 
+/**
+ * Sets on-hand stock of many variants at one location to counted figures (the CSV import) in three
+ * statements: lock the rows, write them, write one ledger row per change. A variant without a stock
+ * row there gets one (`received`, as a new variant's first stock); a changed figure is a
+ * `correction` of the difference. The database CHECKs apply as for `adjustStock`. Returns how many
+ * figures changed.
+ */
+export async function setStockMany(
+  tx: Tx,
+  tenantId: string,
+  input: { locationId: string; items: { variantId: string; onHand: number }[]; actor: string; note?: string },
+): Promise<number> {
+  if (input.items.length === 0) return 0;
+  const { rows: current } = await tx.query<{ variant_id: string; on_hand: number }>(
+    `SELECT variant_id, on_hand FROM catalog_inventory
+      WHERE tenant_id = $1 AND location_id = $2 AND variant_id = ANY($3::uuid[]) FOR UPDATE`,
+    [tenantId, input.locationId, input.items.map((i) => i.variantId)],
+  );
+  const before = new Map(current.map((r) => [r.variant_id, r.on_hand]));
+  const changes = input.items.filter((i) => before.get(i.variantId) !== i.onHand);
+  if (changes.length === 0) return 0;
+  return withConstraintErrors(async () => {
+    const { rows } = await tx.query<{ variant_id: string; on_hand: number; reserved: number }>(
+      `INSERT INTO catalog_inventory (tenant_id, variant_id, location_id, on_hand, allow_backorder)
+       SELECT $1, v.id, $2, x.on_hand, v.allow_backorder
+         FROM json_to_recordset($3::json) AS x(variant_id uuid, on_hand int)
+         JOIN catalog_variants v ON v.tenant_id = $1 AND v.id = x.variant_id
+       ON CONFLICT (tenant_id, variant_id, location_id)
+         DO UPDATE SET on_hand = excluded.on_hand, updated_at = now()
+       RETURNING variant_id, on_hand, reserved`,
+      [
+        tenantId,
+        input.locationId,
+        JSON.stringify(changes.map((c) => ({ variant_id: c.variantId, on_hand: c.onHand }))),
+      ],
+    );
+    if (rows.length !== changes.length) throw notFound('variant');
+    const entries = rows
+      .map((r) => ({
+        variant_id: r.variant_id,
+        reason: before.has(r.variant_id) ? 'correction' : 'received',
+        delta: r.on_hand - (before.get(r.variant_id) ?? 0),
+        on_hand: r.on_hand,
+        reserved: r.reserved,
+      }))
+      .filter((e) => e.delta !== 0);
+    if (entries.length)
+      await tx.query(
+        `INSERT INTO catalog_inventory_ledger (tenant_id, variant_id, location_id, reason, on_hand_delta, reserved_delta,
+                on_hand_after, reserved_after, actor, note)
+         SELECT $1, x.variant_id, $2, x.reason, x.delta, 0, x.on_hand, x.reserved, $3, $4
+           FROM json_to_recordset($5::json) AS x(variant_id uuid, reason text, delta int, on_hand int, reserved int)`,
+        [tenantId, input.locationId, input.actor, input.note ?? null, JSON.stringify(entries)],
+      );
+    return entries.length;
+  });
+}
+
 /** Stock of variants (all, one product's, or only those at or below their threshold). */
 export async function listInventory(
   tx: Tx,
