@@ -209,7 +209,13 @@ export async function writeBatch(tx: Tx, ctx: BatchContext, batch: BatchProduct[
     const inserts: ReturnType<typeof variantRecord>[] = [];
     const updates: ReturnType<typeof variantRecord>[] = [];
     const removed: string[] = [];
-    const stock: { variantId?: string; key: string; onHand: number }[] = [];
+    const stock: {
+      variantId?: string;
+      key: string;
+      onHand: number;
+      fresh?: boolean;
+      allowBackorder?: boolean;
+    }[] = [];
     for (const p of batch) {
       const productId = idOf.get(p.handle) as string;
       const { pairs, unmatched } = match(p.variants, storedOf.get(productId) ?? []);
@@ -221,8 +227,14 @@ export async function writeBatch(tx: Tx, ctx: BatchContext, batch: BatchProduct[
           updates.push(variantRecord(v, productId, position, s.id));
           if (qty !== undefined && qty !== null) stock.push({ variantId: s.id, key: '', onHand: qty });
         } else {
-          inserts.push(variantRecord(v, productId, position));
-          stock.push({ key: `${productId}:${position}`, onHand: qty ?? 0 });
+          const record = variantRecord(v, productId, position);
+          inserts.push(record);
+          stock.push({
+            key: `${productId}:${position}`,
+            onHand: qty ?? 0,
+            fresh: true,
+            allowBackorder: record.allow_backorder ?? false,
+          });
         }
       });
     }
@@ -279,7 +291,12 @@ export async function writeBatch(tx: Tx, ctx: BatchContext, batch: BatchProduct[
     }
     result.stockChanged = await setStockMany(tx, tenantId, {
       locationId: ctx.locationId,
-      items: stock.map((s) => ({ variantId: s.variantId as string, onHand: s.onHand })),
+      items: stock.map((s) => ({
+        variantId: s.variantId as string,
+        onHand: s.onHand,
+        fresh: s.fresh,
+        allowBackorder: s.allowBackorder,
+      })),
       actor: ctx.actor,
       note: 'CSV import',
     });
