@@ -39,6 +39,7 @@ import { createCatalogImages } from './images.ts';
 import { importCsv } from './csv-import.ts';
 import { exportCsv } from './csv-write.ts';
 import type { Readable } from 'node:stream';
+import { type SeedProgress, seedDemoCatalog } from './seed.ts';
 
 /*
  * The native catalog (issue 11; seeds 002 and 004): products with variants, a category tree,
@@ -335,6 +336,12 @@ export function createCatalog(deps: CatalogDeps) {
   return {
     ...catalog,
     scopes: CATALOG_SCOPES,
+    /**
+     * Loads the demo catalog (four categories, 32 products with variants, stock and generated
+     * pictures) into a tenant; idempotent. `storeops catalog seed` (and later `storeops demo`).
+     */
+    seedDemo: (tenantId: string, options: { onProgress?: (p: SeedProgress) => void } = {}) =>
+      seedDemoCatalog(catalog, tenantId, options),
     routes(app: App, role: Role): void {
       if (role === 'worker') return;
       registerStaffCatalogRoutes(app, { catalog });
