@@ -113,7 +113,7 @@ export function registerCsvRoutes(app: App, deps: { catalog: CatalogCore }) {
           "Shopify's product CSV columns (docs/catalog.md): one row per variant, the first also carrying the " +
           'product, extra rows for images. Prices are decimals in the store currency; stock is at the default location.',
         params: tenantParams,
-        produces: ['text/csv'],
+        produces: ['text/csv', 'application/json'],
         response: { 200: z.string().describe('text/csv'), ...errors },
       },
     },
