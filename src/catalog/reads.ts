@@ -26,6 +26,7 @@ export type ProductRow = {
   status: Product['status'];
   vendor: string | null;
   tags: string[];
+  option_names: string[];
   category_id: string | null;
   seo_title: string | null;
   seo_description: string | null;
@@ -125,6 +126,7 @@ export function productView(
     status: p.status,
     vendor: p.vendor,
     tags: p.tags,
+    optionNames: p.option_names ?? [],
     categoryId: p.category_id,
     seoTitle: p.seo_title,
     seoDescription: p.seo_description,

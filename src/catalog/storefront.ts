@@ -71,6 +71,7 @@ async function storeViews(tx: Tx, tenantId: string, rows: ProductRow[], currency
       descriptionHtml: p.description_html,
       vendor: p.vendor,
       tags: p.tags,
+      optionNames: p.option_names ?? [],
       category: p.category_id ? (categories.get(p.category_id) ?? null) : null,
       seoTitle: p.seo_title,
       seoDescription: p.seo_description,

@@ -33,6 +33,10 @@ const commands: Record<string, Command> = {
     summary: 'sync <shop> [--full|--reconcile]            mirror a shop with a progress bar',
     load: () => import('./sync.ts'),
   },
+  catalog: {
+    summary: 'catalog seed --tenant <slug>              load the demo catalog (idempotent)',
+    load: () => import('./catalog.ts'),
+  },
   operator: {
     summary: 'operator create --email E [--password-stdin]   add a platform operator',
     load: () => import('./operator.ts'),

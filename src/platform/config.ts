@@ -144,6 +144,8 @@ const envSchema = z.object({
     .default('0 2 * * *'),
   /** Largest product image accepted by an upload, in bytes (bigger ones are 413). */
   CATALOG_IMAGE_MAX_BYTES: z.coerce.number().int().min(1024).max(1_073_741_824).default(10_485_760),
+  /** Largest product CSV an import accepts, in bytes (bigger ones are 413); 100,000 products are ~45 MB. */
+  CATALOG_IMPORT_MAX_BYTES: z.coerce.number().int().min(1024).max(4_294_967_296).default(268_435_456),
   /** Set to store objects (product images) in this S3 bucket instead of the data dir. */
   STOREOPS_S3_BUCKET: z.string().min(3).max(63).optional(),
   /** An S3-compatible endpoint (MinIO, s3rver, R2…); path-style addressing is used with it. */

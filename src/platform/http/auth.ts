@@ -309,7 +309,9 @@ export function installAccessControl(
     const schema = routeOptions.schema as Record<string, unknown>;
     schema.security = securityFor(access);
     schema['x-storeops-access'] = access === 'public' ? { public: true } : access;
-    const description = typeof schema.description === 'string' ? `${schema.description}\n\n` : '';
-    schema.description = `${description}${describeAccess(access)}`;
+    // A GET route's HEAD twin shares its schema object: add the line once.
+    const line = describeAccess(access);
+    const described = typeof schema.description === 'string' ? schema.description : '';
+    if (!described.endsWith(line)) schema.description = described ? `${described}\n\n${line}` : line;
   });
 }
