@@ -24,6 +24,7 @@ import { AppError, isAppError, tooManyRequests } from '../errors.ts';
 import { type Logger, redactUrl } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import type { ScopeDefinition } from './auth.ts';
+import { installTextGuard } from './hardening.ts';
 import { errorEnvelopeSchema } from './schemas.ts';
 
 /** The Fastify instance type every module registers routes on (Zod schemas end to end). */
@@ -79,6 +80,8 @@ export async function createHttpServer(deps: {
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  // Text PostgreSQL cannot store (NUL, lone surrogates) is refused here, once, for every route.
+  installTextGuard(app);
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.httpDuration.observe(
