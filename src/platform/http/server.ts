@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import cookie from '@fastify/cookie';
 import cors from '@fastify/cors';
-import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, {
@@ -19,10 +18,11 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import type { Config } from '../config.ts';
-import { AppError, isAppError, tooManyRequests } from '../errors.ts';
+import { AppError, isAppError } from '../errors.ts';
 import { type Logger, redactUrl } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import type { ScopeDefinition } from './auth.ts';
+import { installRequestBudget } from './budget.ts';
 import { installTextGuard } from './hardening.ts';
 import {
   computeSecurityHeaders,
@@ -142,14 +142,8 @@ export async function createHttpServer(deps: {
     credentials: true,
   });
   await app.register(cookie, { secret: config.STOREOPS_SESSION_SECRET });
-  await app.register(rateLimit, {
-    global: true,
-    max: config.RATE_LIMIT_PER_MINUTE,
-    timeWindow: 60_000,
-    // Only the API is limited by default; health probes, webhooks and assets opt out.
-    allowList: (request) => !request.url.startsWith('/api/'),
-    errorResponseBuilder: (_request, context) => tooManyRequests(context.ttl / 1000),
-  });
+  // `RATE_LIMIT_PER_MINUTE` per caller on /api, refused requests included (budget.ts).
+  await installRequestBudget(app, { perMinute: config.RATE_LIMIT_PER_MINUTE });
 
   await app.register(swagger, {
     openapi: {
