@@ -25,10 +25,12 @@ import type { ScopeDefinition } from './auth.ts';
 import { installRequestBudget } from './budget.ts';
 import { installTextGuard } from './hardening.ts';
 import {
+  capConnectionsPerAddress,
   computeSecurityHeaders,
   createClientErrorHandler,
   frameworkError,
   MAX_PARAM_LENGTH,
+  timeoutOptions,
 } from './transport.ts';
 import { errorEnvelopeSchema } from './schemas.ts';
 
@@ -84,6 +86,8 @@ export async function createHttpServer(deps: {
     // One line per request is written by the onResponse hook below (with secrets stripped).
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.BODY_LIMIT_BYTES,
+    // Slow clients are dropped: head, whole request, keep-alive and idle timeouts (transport.ts).
+    ...timeoutOptions(config),
     trustProxy: config.HOST === '0.0.0.0',
     genReqId: (req) => {
       const incoming = req.headers['x-request-id'];
@@ -100,6 +104,11 @@ export async function createHttpServer(deps: {
     clientErrorHandler: createClientErrorHandler({ headers: securityHeaders, logger }),
   }).withTypeProvider<ZodTypeProvider>() as unknown as App;
 
+  capConnectionsPerAddress(app.server, {
+    perAddress: config.HTTP_MAX_CONNECTIONS_PER_IP,
+    headers: securityHeaders,
+    logger,
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 

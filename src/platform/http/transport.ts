@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError } from 'fastify';
 import helmet, { type HelmetOptions } from 'helmet';
+import type { Config } from '../config.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 
@@ -116,4 +118,66 @@ export function createClientErrorHandler(deps: {
       socket.destroy();
     }
   };
+}
+
+/**
+ * Fastify's and Node's timeouts from the config (docs/security.md, "Slow clients"): the request
+ * head within `HTTP_HEADERS_TIMEOUT_MS`, the whole request within `HTTP_REQUEST_TIMEOUT_MS` (408
+ * in the envelope, via the client-error handler), idle keep-alive connections closed after
+ * `HTTP_KEEP_ALIVE_TIMEOUT_MS`, and any connection silent both ways for `HTTP_IDLE_TIMEOUT_MS`.
+ */
+export function timeoutOptions(config: Config) {
+  const shortest = Math.min(config.HTTP_HEADERS_TIMEOUT_MS, config.HTTP_REQUEST_TIMEOUT_MS);
+  return {
+    requestTimeout: config.HTTP_REQUEST_TIMEOUT_MS,
+    keepAliveTimeout: config.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    connectionTimeout: config.HTTP_IDLE_TIMEOUT_MS,
+    http: {
+      headersTimeout: config.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeout: config.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeout: config.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      // Node checks the two request timeouts on this interval (30 s by default, which would let a
+      // slow client hold a socket up to 30 s past its deadline).
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(shortest / 4))),
+    },
+  };
+}
+
+/**
+ * Caps the open connections of one client address: the one over the cap gets a 503
+ * TOO_MANY_CONNECTIONS (envelope, security headers, Retry-After) and is closed at once. Counted
+ * by the socket's address, before any request: behind a proxy that is the proxy's address, so
+ * size the cap for it there (or set 0 and cap at the proxy).
+ */
+export function capConnectionsPerAddress(
+  server: Server,
+  options: { perAddress: number; headers: Readonly<Record<string, string>>; logger: Logger },
+): void {
+  if (options.perAddress <= 0) return;
+  const open = new Map<string, number>();
+  const refusal = () =>
+    rawErrorResponse(
+      {
+        status: 503,
+        code: 'TOO_MANY_CONNECTIONS',
+        message: 'Too many open connections from this address; close some and retry',
+      },
+      { ...options.headers, 'retry-after': '1' },
+    );
+  server.on('connection', (socket: Socket) => {
+    const address = socket.remoteAddress ?? 'unknown';
+    const count = (open.get(address) ?? 0) + 1;
+    if (count > options.perAddress) {
+      options.logger.debug({ connections: count - 1 }, 'connection refused: per-address cap');
+      socket.end(refusal());
+      setTimeout(() => socket.destroy(), 1000).unref();
+      return;
+    }
+    open.set(address, count);
+    socket.once('close', () => {
+      const left = (open.get(address) ?? 1) - 1;
+      if (left <= 0) open.delete(address);
+      else open.set(address, left);
+    });
+  });
 }
