@@ -94,6 +94,12 @@ const envSchema = z.object({
   HTTP_IDLE_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(120_000),
   /** Open connections one client address may hold (0: no cap). Behind a proxy the proxy is one address. */
   HTTP_MAX_CONNECTIONS_PER_IP: z.coerce.number().int().min(0).max(1_000_000).default(256),
+  /** Bearer token `/metrics` requires (`Authorization: Bearer <token>`); with it, metrics are on the public port. */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').max(512).optional(),
+  /** Serve `/metrics` on a listener of its own at this port (0 picks a free one), off the public port. */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** Interface of the metrics listener (loopback by default: scrape from the same host or a sidecar). */
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   /** How long SIGTERM waits for HTTP requests and running jobs before closing. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
   /** Largest request body accepted, in bytes. */
