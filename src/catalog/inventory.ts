@@ -1,6 +1,7 @@
 import type { Tx } from '../platform/db/client.ts';
 import { notFound } from '../platform/errors.ts';
-import { decodeCursor, toPage } from '../platform/http/schemas.ts';
+import { z } from 'zod';
+import { cursorId, cursorUuid, decodeCursor, toPage } from '../platform/http/schemas.ts';
 import type { INVENTORY_REASONS } from './api.ts';
 import { withConstraintErrors } from './text.ts';
 
@@ -203,8 +204,8 @@ export async function listInventory(
     params.push(options.productId);
     where.push(`v.product_id = $${params.length}`);
   }
-  const cursor = decodeCursor<{ id?: unknown }>(options.cursor);
-  if (cursor && typeof cursor.id === 'string') {
+  const cursor = decodeCursor(options.cursor, z.object({ id: cursorUuid }));
+  if (cursor) {
     params.push(cursor.id);
     where.push(`v.id > $${params.length}::uuid`);
   }
@@ -264,8 +265,8 @@ export async function ledger(
     params.push(options.variantId);
     where.push(`variant_id = $${params.length}`);
   }
-  const cursor = decodeCursor<{ id?: unknown }>(options.cursor);
-  if (cursor && typeof cursor.id === 'number') {
+  const cursor = decodeCursor(options.cursor, z.object({ id: cursorId }));
+  if (cursor) {
     params.push(cursor.id);
     where.push(`id < $${params.length}`);
   }

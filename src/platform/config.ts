@@ -84,6 +84,22 @@ const envSchema = z.object({
   CORS_ORIGINS: list.default([]),
   /** Requests per minute per client IP on /api (login and sign-up have tighter limits of their own). */
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
+  /** A client must send the whole request head (line and headers) within this; else 408 and closed. */
+  HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  /** …and the whole request, body included, within this (uploads count: size it for the largest). */
+  HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
+  /** An idle keep-alive connection is closed after this (keep it above a load balancer's idle timeout). */
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(72_000),
+  /** A connection with no traffic either way for this long is closed (event streams ping every 15 s). */
+  HTTP_IDLE_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(120_000),
+  /** Open connections one client address may hold (0: no cap). Behind a proxy the proxy is one address. */
+  HTTP_MAX_CONNECTIONS_PER_IP: z.coerce.number().int().min(0).max(1_000_000).default(256),
+  /** Bearer token `/metrics` requires (`Authorization: Bearer <token>`); with it, metrics are on the public port. */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').max(512).optional(),
+  /** Serve `/metrics` on a listener of its own at this port (0 picks a free one), off the public port. */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** Interface of the metrics listener (loopback by default: scrape from the same host or a sidecar). */
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   /** How long SIGTERM waits for HTTP requests and running jobs before closing. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
   /** Largest request body accepted, in bytes. */
@@ -204,6 +220,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError([
       'STRIPE_WEBHOOK_SECRET_PREVIOUS: only used with STRIPE_WEBHOOK_SECRET, which is not set',
     ]);
+  }
+  if (values.HTTP_HEADERS_TIMEOUT_MS > values.HTTP_REQUEST_TIMEOUT_MS) {
+    throw new ConfigError(['HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS']);
   }
   const s3Only = (['STOREOPS_S3_ENDPOINT', 'STOREOPS_S3_REGION', 'STOREOPS_S3_PUBLIC_URL'] as const).filter(
     (name) => values[name] !== undefined,

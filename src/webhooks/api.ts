@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { tenantParams } from '../identity/api.ts';
-import { paginationQuery } from '../platform/http/schemas.ts';
+import { isoTimeQueryDate, paginationQuery } from '../platform/http/schemas.ts';
 import { SUBSCRIBABLE_TOPICS } from './topics.ts';
 
 export { tenantParams };
@@ -18,10 +18,7 @@ export const EVENT_STATUSES = [
   'orphaned',
 ] as const;
 
-const time = z.iso
-  .datetime({ offset: true })
-  .transform((v) => new Date(v))
-  .meta({ example: '2025-01-31T09:00:00Z' });
+const time = isoTimeQueryDate;
 /** Shopify's `orders/create` or Stripe's `payment_intent.succeeded`. */
 const topic = z
   .string()
