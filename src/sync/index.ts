@@ -57,6 +57,7 @@ function createSyncCore(deps: {
     bulkPollMs: 250,
     drillLimit: 500,
     bulkChunkSize: 50_000,
+    databaseOutageMs: 30_000,
     ...deps.settings,
   };
   const engine = createSyncEngine({

@@ -1,4 +1,5 @@
 import type { Database } from '../platform/db/client.ts';
+import { retryTransient } from '../platform/db/transient.ts';
 import { conflict } from '../platform/errors.ts';
 import type { Resource } from '../mirror/index.ts';
 
@@ -203,3 +204,24 @@ export function createSyncStateStore(database: Database) {
 
 /** The state store of one process. */
 export type SyncStateStore = ReturnType<typeof createSyncStateStore>;
+
+/**
+ * The same store with its reads and run writes retried through a database outage of up to `maxMs`.
+ * Each write is one UPDATE keyed by the run id (a repeat changes nothing more); `acquire` is not
+ * retried (a lost answer would leave the lease with a run that does not know it holds it).
+ */
+export function ridingOutOutages(store: SyncStateStore, maxMs: number): SyncStateStore {
+  const retried =
+    <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+    (...args: A) =>
+      retryTransient(() => fn(...args), { maxMs });
+  return {
+    ...store,
+    heartbeat: retried(store.heartbeat),
+    saveBackfill: retried(store.saveBackfill),
+    saveCursor: retried(store.saveCursor),
+    finish: retried(store.finish),
+    read: retried(store.read),
+    readOne: retried(store.readOne),
+  };
+}
