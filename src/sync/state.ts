@@ -69,6 +69,15 @@ export function createSyncStateStore(database: Database) {
     ) {
       const { runId, mode, trigger, leaseSeconds } = run;
       const row = await database.withTenant(tenantId, async (tx) => {
+        // A run whose lease expired is taken over: its process died, so its history says so.
+        await tx.query(
+          `UPDATE sync_runs AS r SET status = 'interrupted', finished_at = now(),
+                  error = 'its process stopped before the run finished (the lease expired)'
+             FROM sync_state AS s
+            WHERE s.tenant_id = $1 AND s.resource = $2 AND s.lease_until < now()
+              AND r.id = s.run_id AND r.status = 'running'`,
+          [tenantId, resource],
+        );
         const { rows } = await tx.query<SyncStateRow>(
           `INSERT INTO sync_state AS s (tenant_id, resource, status, run_id, lease_until, mode, started_at, done,
                   total, rate, finished_at, updated_at)
