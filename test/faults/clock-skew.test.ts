@@ -32,7 +32,10 @@ afterAll(async () => {
 });
 
 const exchange = (token: string) =>
-  stack.server.fetch('/shopify/token-exchange', { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+  stack.server.fetch('/shopify/token-exchange', {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}` },
+  });
 
 /**
  * Exchanges a session token minted by a Shopify whose clock is `skewSeconds` off ours. Shopify's
