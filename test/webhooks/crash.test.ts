@@ -100,7 +100,9 @@ it('applies every event exactly once after a SIGKILL in the middle of a burst', 
   const unacknowledged = burst.filter((d) => d.state !== 'delivered').length;
   expect(unacknowledged).toBeGreaterThan(0);
 
+  const restartedAt = Date.now();
   server = await start();
+  const restartMs = Date.now() - restartedAt;
   const all = await sim.waitForDeliveries({ shop: SHOP, count: warmup + burst.length, timeoutMs: 180_000 });
   expect(all.filter((d) => d.state !== 'delivered')).toEqual([]);
   // Shopify had to retry the deliveries the dead server never answered.
@@ -165,4 +167,16 @@ it('applies every event exactly once after a SIGKILL in the middle of a burst', 
     [created, orders],
   );
   expect(counts).toEqual({ products: PRODUCTS, orders: ORDERS });
+  const figures = {
+    deliveries: burst.length,
+    acknowledgedBeforeKill: burst.length - unacknowledged,
+    unacknowledgedAtKill: unacknowledged,
+    retried: all.filter((d) => d.attempts.length > 1).length,
+    lost: 0,
+    appliedTwice: 0,
+    restartMs,
+  };
+  console.log(
+    `faults: API SIGKILL mid-burst (${database?.databaseUrl ? 'PostgreSQL' : 'PGlite'}) ${JSON.stringify(figures)}`,
+  );
 }, 400_000);
