@@ -42,7 +42,7 @@ if (skipReason) it.skip(`PostgreSQL restart: skipped, ${skipReason}`, () => {});
 describe.skipIf(skipReason !== undefined)('faults: PostgreSQL restart mid-load', () => {
   const SHOP = 'pg-restart.myshopify.com';
   const apiSecret = `shpss_${randomBytes(16).toString('hex')}`;
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'storeops-pgfault-'));
+  let dataDir: string | undefined;
   let cluster: PgCluster | undefined;
   let sim: ShopifySim | undefined;
   let server: ServeProcess | undefined;
@@ -54,10 +54,11 @@ describe.skipIf(skipReason !== undefined)('faults: PostgreSQL restart mid-load',
     await server?.kill();
     await sim?.close();
     await cluster?.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('recovers unattended within 5 s, answers 503 while down, loses and doubles nothing', async () => {
+    dataDir = mkdtempSync(path.join(tmpdir(), 'storeops-pgfault-'));
     cluster = await startPgCluster();
     const { databaseUrl } = await createTestDatabase(cluster.url);
     if (!databaseUrl) throw new Error('no database');

@@ -29,7 +29,7 @@ describe.skipIf(skipReason !== undefined)('faults: SIGKILL of a worker', () => {
   const SHOP = 'worker-kill.myshopify.com';
   const ORDERS = 2500;
   const apiSecret = `shpss_${randomBytes(16).toString('hex')}`;
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'storeops-workerkill-'));
+  let dataDir: string | undefined;
   let database: { databaseUrl?: string; drop(): Promise<void> } | undefined;
   let databaseUrl: string;
   let sim: ShopifySim;
@@ -71,6 +71,7 @@ describe.skipIf(skipReason !== undefined)('faults: SIGKILL of a worker', () => {
     }, 60_000);
 
   beforeAll(async () => {
+    dataDir = mkdtempSync(path.join(tmpdir(), 'storeops-workerkill-'));
     database = await createTestDatabase();
     databaseUrl = database.databaseUrl as string;
     sim = await startShopifySim({ apiKey: 'worker-kill-app', apiSecret, timeScale: 0.002 });
@@ -111,7 +112,7 @@ describe.skipIf(skipReason !== undefined)('faults: SIGKILL of a worker', () => {
     await api?.kill();
     await sim?.close();
     await database?.drop();
-    rmSync(dataDir, { recursive: true, force: true });
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('finishes applying events a killed worker was half-way through, each exactly once', async () => {
