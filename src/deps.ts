@@ -69,6 +69,7 @@ export async function createDeps(config: Config, options: { logDestination?: Des
     shopify,
     subscribe: webhooks.subscribe,
     concurrency: config.SYNC_CONCURRENCY,
+    settings: { leaseSeconds: config.SYNC_LEASE_SECONDS },
   });
   const catalog = createCatalog({
     config,

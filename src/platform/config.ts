@@ -153,6 +153,11 @@ const envSchema = z.object({
   WEBHOOK_EVENT_RETENTION_DAYS: z.coerce.number().min(1).default(90),
   /** Sync runs (backfills, incremental, reconcile) one worker process carries out at once. */
   SYNC_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  /**
+   * How long a sync run's lease lasts without a heartbeat (renewed every third of it): a run whose
+   * process died is resumed once it expires.
+   */
+  SYNC_LEASE_SECONDS: z.coerce.number().int().min(3).max(3600).default(60),
   /** When the daily inventory check runs (cron, UTC; seed 002: 02:00). */
   CATALOG_LOW_STOCK_CRON: z
     .string()

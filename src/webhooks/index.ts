@@ -121,7 +121,10 @@ export function createWebhooks(deps: {
     database.kind === 'postgres' && config.DATABASE_URL
       ? new pg.Pool({ connectionString: config.DATABASE_URL, max: 3, application_name: 'storeops-intake' })
       : undefined;
-  intakePool?.on('error', (error) => logger.warn({ err: error }, 'webhook intake connection lost'));
+  // node-postgres hangs the whole client object on the error: log only what says what happened.
+  intakePool?.on('error', (error: Error & { code?: string }) =>
+    logger.warn({ code: error.code, reason: error.message }, 'webhook intake connection lost'),
+  );
   const inbox = createInboxWriter({
     database,
     logger,
