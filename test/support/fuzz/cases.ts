@@ -1,0 +1,394 @@
+import fc from 'fast-check';
+import { authHeaders } from '../identity.ts';
+import {
+  anyJson,
+  BAD_HEADERS,
+  badCursor,
+  badDate,
+  badNumber,
+  CONTENT_TYPES,
+  hostileRaw,
+  hostileString,
+  ownObject,
+  percentEncode,
+  RAW_BODIES,
+  TRANSPORT,
+  type TransportAttack,
+} from './arbitraries.ts';
+import { exampleFor, fieldsOf, type Operation, type Param, typeOf } from './openapi.ts';
+import type { RawRequest } from './raw-http.ts';
+import type { FuzzPrincipal, FuzzWorld } from './world.ts';
+
+// One fuzz case = a principal + one mutation of a request that is otherwise as valid as the
+// document lets us make it (real ids in the path, schema examples in the body). Cases are plain
+// data drawn by fast-check, so a failure's example can be printed and replayed with the same seed.
+
+/** What one case changes. */
+export type Mutation =
+  | { t: 'param'; name: string; raw: string }
+  | { t: 'query'; name: string; raw: string }
+  | { t: 'query-extra'; raw: string }
+  | { t: 'field'; path: string[]; value: unknown }
+  | { t: 'missing'; path: string[] }
+  | { t: 'extra'; key: string; value: unknown }
+  | { t: 'strings'; values: string[] }
+  | { t: 'body'; value: unknown }
+  | { t: 'raw-body'; index: number }
+  | { t: 'content-type'; value: string | null }
+  | { t: 'header'; index: number }
+  | { t: 'transport'; attack: TransportAttack };
+
+/** A principal (by index into world.principals) and a mutation. */
+export type FuzzCase = { principal: number; mutation: Mutation };
+
+/** A request ready for the wire, with what the checks need to know about it. */
+export type BuiltRequest = RawRequest & {
+  /** Text a response must not echo (the hostile part of a parser attack). */
+  mustNotEcho?: string;
+  /** Everything we sent, for "was this secret in the request?" */
+  sentText: string;
+};
+
+const isDateName = (name: string) =>
+  /(^|[a-z])(At|Min|Max)$|^(since|until|from|to|before|after|date)$/i.test(name);
+
+function queryValue(param: Param): fc.Arbitrary<string> {
+  const specific: fc.Arbitrary<string>[] = [];
+  if (param.name === 'cursor') specific.push(badCursor);
+  if (isDateName(param.name)) specific.push(badDate);
+  const type = typeOf(param.schema);
+  if (type === 'integer' || type === 'number' || param.name === 'limit') specific.push(badNumber);
+  if (type === 'boolean' || param.name === 'live')
+    specific.push(fc.constantFrom('yes', '2', 'TRUE ', '', 'null'));
+  if (specific.length === 0) return hostileRaw;
+  return fc.oneof(
+    { weight: 3, arbitrary: fc.oneof(...specific).map(percentEncode) },
+    { weight: 1, arbitrary: hostileRaw },
+  );
+}
+
+const QUERY_EXTRAS: readonly string[] = [
+  'limit=1&limit=2',
+  'cursor=a&cursor=b',
+  '__proto__[admin]=1',
+  'constructor[prototype][admin]=1',
+  'a[]=1&a[]=2',
+  'a[b][c][d][e][f]=1',
+  '=&&=&',
+  `${'k'.repeat(2_000)}=1`,
+  `x=${'v'.repeat(6_000)}`,
+  '%zz=1',
+  'x=%00',
+  'x=%ED%A0%80',
+  ';DROP=1',
+  Array.from({ length: 500 }, (_, i) => `p${i}=1`).join('&'),
+];
+
+/** The arbitrary of cases for one operation. */
+export function caseArbitrary(op: Operation, principals: FuzzPrincipal[]): fc.Arbitrary<FuzzCase> {
+  const allowed = principals.map((p, i) => (mayCall(op, p) ? i : -1)).filter((i) => i >= 0);
+  const all = principals.map((_, i) => i);
+  const principal =
+    allowed.length > 0
+      ? fc.oneof(
+          { weight: 3, arbitrary: fc.constantFrom(...allowed) },
+          { weight: 1, arbitrary: fc.constantFrom(...all) },
+        )
+      : fc.constantFrom(...all);
+  const pathParams = op.params.filter((p) => p.in === 'path');
+  const queryParams = op.params.filter((p) => p.in === 'query');
+  const fields = fieldsOf(op.body);
+  const hasBody = op.method !== 'GET';
+  const m: { weight: number; arbitrary: fc.Arbitrary<Mutation> }[] = [];
+  if (pathParams.length > 0)
+    m.push({
+      weight: 3,
+      arbitrary: fc
+        .tuple(fc.constantFrom(...pathParams.map((p) => p.name)), hostileRaw)
+        .map(([name, raw]) => ({ t: 'param', name, raw })),
+    });
+  if (queryParams.length > 0)
+    m.push({
+      weight: 3,
+      arbitrary: fc
+        .constantFrom(...queryParams)
+        .chain((p) => queryValue(p).map((raw): Mutation => ({ t: 'query', name: p.name, raw }))),
+    });
+  m.push({
+    weight: 1,
+    arbitrary: fc.constantFrom(...QUERY_EXTRAS).map((raw): Mutation => ({ t: 'query-extra', raw })),
+  });
+  if (fields.length > 0) {
+    m.push({
+      weight: 4,
+      arbitrary: fc
+        .tuple(fc.constantFrom(...fields.map((f) => f.path)), anyJson)
+        .map(([path, value]): Mutation => ({ t: 'field', path, value })),
+    });
+    const required = fields.filter((f) => f.required).map((f) => f.path);
+    if (required.length > 0)
+      m.push({
+        weight: 1,
+        arbitrary: fc.constantFrom(...required).map((path): Mutation => ({ t: 'missing', path })),
+      });
+    m.push({
+      weight: 2,
+      arbitrary: fc
+        .array(hostileString, { minLength: 1, maxLength: 8 })
+        .map((values): Mutation => ({ t: 'strings', values })),
+    });
+  }
+  if (hasBody) {
+    m.push({
+      weight: 1,
+      arbitrary: fc
+        .tuple(
+          fc.constantFrom(
+            '__proto__',
+            'constructor',
+            'prototype',
+            'isAdmin',
+            'tenantId',
+            'id',
+            'role',
+            'x'.repeat(300),
+          ),
+          anyJson,
+        )
+        .map(([key, value]): Mutation => ({ t: 'extra', key, value })),
+    });
+    m.push({ weight: 1, arbitrary: anyJson.map((value): Mutation => ({ t: 'body', value })) });
+    m.push({
+      weight: 2,
+      arbitrary: fc
+        .integer({ min: 0, max: RAW_BODIES.length - 1 })
+        .map((index): Mutation => ({ t: 'raw-body', index })),
+    });
+    m.push({
+      weight: 1,
+      arbitrary: fc.constantFrom(...CONTENT_TYPES).map((value): Mutation => ({ t: 'content-type', value })),
+    });
+  }
+  m.push({
+    weight: 2,
+    arbitrary: fc
+      .integer({ min: 0, max: BAD_HEADERS.length - 1 })
+      .map((index): Mutation => ({ t: 'header', index })),
+  });
+  m.push({
+    weight: 1,
+    arbitrary: fc.constantFrom(...TRANSPORT).map((attack): Mutation => ({ t: 'transport', attack })),
+  });
+  return fc.record({ principal, mutation: fc.oneof(...m) });
+}
+
+/** True when the access declaration lets this kind of principal in (its tenant aside). */
+export function mayCall(op: Operation, principal: FuzzPrincipal): boolean {
+  const access = op.access;
+  if (!access) return principal.kind === 'anonymous';
+  if (access.public) return true;
+  switch (principal.kind) {
+    case 'operator':
+      return access.operator === true;
+    case 'owner':
+      return access.staff !== undefined;
+    case 'staff':
+      return access.staff === 'any';
+    case 'api_key':
+      return access.apiKey?.every((s) => principal.scopes?.includes(s)) ?? false;
+    case 'shopper':
+      return access.shopper === true;
+    default:
+      return false;
+  }
+}
+
+/** The real id for a path parameter (`orders/{id}` before `id`), or a well-formed stand-in. */
+export function idFor(world: Pick<FuzzWorld, 'ids'>, path: string, name: string): string {
+  const segments = path.split('/');
+  const at = segments.indexOf(`{${name}}`);
+  const scoped = at > 0 ? world.ids[`${segments[at - 1]}/{${name}}`] : undefined;
+  return scoped ?? world.ids[name] ?? '00000000-0000-4000-8000-000000000000';
+}
+
+function setAt(target: any, path: string[], value: unknown, remove = false): void {
+  let node = target;
+  for (let i = 0; i < path.length - 1; i++) {
+    const key = path[i];
+    if (node[key] === null || typeof node[key] !== 'object')
+      node[key] = /^\d+$/.test(path[i + 1]) ? [{}] : {};
+    node = node[key];
+  }
+  const last = path[path.length - 1];
+  if (remove) delete node[last];
+  else Object.defineProperty(node, last, { value, enumerable: true, writable: true, configurable: true });
+}
+
+/** Replaces every string of the body, in order, by the hostile ones (cycled). */
+function hostileStrings(value: unknown, strings: string[], counter = { i: 0 }): unknown {
+  if (typeof value === 'string') return strings[counter.i++ % strings.length];
+  if (Array.isArray(value)) return value.map((v) => hostileStrings(v, strings, counter));
+  if (value && typeof value === 'object')
+    return ownObject(Object.entries(value).map(([k, v]) => [k, hostileStrings(v, strings, counter)]));
+  return value;
+}
+
+function chunked(body: Buffer): Buffer {
+  return Buffer.concat([Buffer.from(`${body.length.toString(16)}\r\n`), body, Buffer.from('\r\n0\r\n\r\n')]);
+}
+
+/** Builds the bytes of one case. */
+export function buildRequest(
+  world: Pick<FuzzWorld, 'ids' | 'hints'>,
+  op: Operation,
+  principal: FuzzPrincipal,
+  c: FuzzCase,
+): BuiltRequest {
+  const mutation = c.mutation;
+  const pathValues: Record<string, string> = {};
+  for (const p of op.params.filter((p) => p.in === 'path'))
+    pathValues[p.name] = percentEncode(idFor(world, op.path, p.name));
+  const query: string[] = [];
+  for (const p of op.params.filter((p) => p.in === 'query' && p.required))
+    query.push(`${p.name}=${percentEncode(String(exampleFor(p.schema, p.name, world.hints)))}`);
+
+  let body: unknown = op.body ? exampleFor(op.body, undefined, world.hints) : undefined;
+  let raw: Buffer | undefined;
+  let contentType: string | null = op.body || op.method !== 'GET' ? 'application/json' : null;
+  const extraHeaders: [string, string][] = [];
+  let auth = Object.entries(authHeaders(principal.credentials));
+  let mustNotEcho: string | undefined;
+  let omitHost = false;
+
+  switch (mutation.t) {
+    case 'param':
+      pathValues[mutation.name] = mutation.raw;
+      break;
+    case 'query': {
+      const at = query.findIndex((q) => q.startsWith(`${mutation.name}=`));
+      if (at >= 0) query.splice(at, 1);
+      query.push(`${mutation.name}=${mutation.raw}`);
+      break;
+    }
+    case 'query-extra':
+      query.push(mutation.raw);
+      break;
+    case 'field':
+      body = body && typeof body === 'object' ? body : {};
+      setAt(body, mutation.path, mutation.value);
+      break;
+    case 'missing':
+      if (body && typeof body === 'object') setAt(body, mutation.path, undefined, true);
+      break;
+    case 'extra':
+      body = body && typeof body === 'object' && !Array.isArray(body) ? body : {};
+      setAt(body, [mutation.key], mutation.value);
+      break;
+    case 'strings': {
+      // Fill the optional string fields too, so every text input meets hostile content.
+      const full: Record<string, unknown> =
+        body && typeof body === 'object' ? (body as Record<string, unknown>) : {};
+      for (const f of fieldsOf(op.body)) {
+        if (f.path.length === 1 && typeOf(f.schema) === 'string' && !(f.path[0] in full))
+          full[f.path[0]] = 'x';
+      }
+      body = hostileStrings(full, mutation.values);
+      break;
+    }
+    case 'body':
+      body = mutation.value;
+      break;
+    case 'raw-body':
+      raw = RAW_BODIES[mutation.index];
+      break;
+    case 'content-type':
+      contentType = mutation.value;
+      break;
+    case 'header':
+      for (const [name, value] of BAD_HEADERS[mutation.index]) {
+        if (/^(authorization|x-api-key|cookie)$/i.test(name))
+          auth = auth.filter(([n]) => !/^(authorization|x-api-key|cookie)$/i.test(n));
+        extraHeaders.push([name, value]);
+      }
+      break;
+    case 'transport':
+      break;
+  }
+
+  if (raw === undefined)
+    raw =
+      body === undefined
+        ? op.method === 'GET'
+          ? undefined
+          : Buffer.alloc(0)
+        : Buffer.from(JSON.stringify(body));
+  const headers: [string, string][] = [...auth, ...extraHeaders];
+  if (contentType !== null && (raw?.length ?? 0) > 0) headers.push(['Content-Type', contentType]);
+  let frame = true;
+
+  if (mutation.t === 'transport') {
+    const firstParam = op.params.find((p) => p.in === 'path')?.name;
+    switch (mutation.attack) {
+      case 'duplicate-content-length': {
+        const n = raw?.length ?? 0;
+        headers.push(['Content-Length', String(n)], ['Content-Length', String(n + 1)]);
+        break;
+      }
+      case 'content-length-and-chunked':
+        headers.push(['Content-Length', String(raw?.length ?? 0)], ['Transfer-Encoding', 'chunked']);
+        raw = chunked(raw ?? Buffer.alloc(0));
+        break;
+      case 'control-char-in-header':
+        headers.push(['X-Fuzz', 'a\u0001b\u007f']);
+        break;
+      case 'huge-header':
+        headers.push(['X-Fuzz', 'h'.repeat(20_000)]);
+        break;
+      case 'long-parameter': {
+        const long = 'L'.repeat(5_000);
+        mustNotEcho = long.slice(0, 200);
+        if (firstParam) pathValues[firstParam] = long;
+        else query.push(`long=${long}`);
+        break;
+      }
+      case 'bad-percent-in-path':
+        mustNotEcho = 'fuzz%zz';
+        if (firstParam) pathValues[firstParam] = 'fuzz%zz';
+        else query.push('bad=fuzz%zz');
+        break;
+      case 'duplicate-host':
+        headers.push(['Host', '127.0.0.1'], ['Host', 'evil.example']);
+        break;
+      case 'no-host':
+        omitHost = true;
+        break;
+      case 'duplicate-content-type':
+        headers.push(['Content-Type', 'application/json'], ['Content-Type', 'text/plain']);
+        break;
+      case 'duplicate-authorization':
+        headers.push(['Authorization', 'Bearer forged'], ['Authorization', 'Basic Zm9vOmJhcg==']);
+        break;
+    }
+    if (mutation.attack === 'duplicate-content-length' || mutation.attack === 'content-length-and-chunked')
+      frame = false;
+  }
+
+  const path = op.path.replace(/\{([^}]+)\}/g, (_m, name: string) => pathValues[name] ?? 'x');
+  const target = query.length > 0 ? `${path}?${query.join('&')}` : path;
+  const sentText = `${target}\n${raw?.toString('utf8') ?? ''}`;
+  return { method: op.method, target, headers, body: raw, frame, omitHost, mustNotEcho, sentText };
+}
+
+/** A one-line description of a case, for failure reports. */
+export function describeCase(principal: FuzzPrincipal, request: BuiltRequest, c: FuzzCase): string {
+  const m = c.mutation;
+  const detail =
+    m.t === 'transport'
+      ? m.attack
+      : m.t === 'raw-body'
+        ? `raw body #${m.index}`
+        : m.t === 'header'
+          ? `headers ${BAD_HEADERS[m.index].map(([n, v]) => `${n}: ${v.slice(0, 40)}`).join('; ')}`
+          : JSON.stringify(m).slice(0, 160);
+  return `${request.method} ${request.target.slice(0, 160)} as ${principal.name} [${m.t}: ${detail}]`;
+}
