@@ -21,7 +21,7 @@ import { buildFuzzWorld, type FuzzWorld } from '../support/fuzz/world.ts';
 // CI); `npm run bench fuzz` runs many more.
 
 const seed = Number(process.env.FUZZ_SEED ?? DEFAULT_SEED);
-const runs = Number(process.env.FUZZ_RUNS ?? 16);
+const runs = Number(process.env.FUZZ_RUNS ?? 12);
 
 let world: FuzzWorld;
 let report: FuzzReport;

@@ -182,6 +182,40 @@ export function caseArbitrary(op: Operation, principals: FuzzPrincipal[]): fc.Ar
   return fc.record({ principal, mutation: fc.oneof(...m) });
 }
 
+/**
+ * The systematic part of the fuzz, before the random cases: every path parameter with a NUL byte,
+ * every query parameter with its most telling bad value (a well-formed cursor with wrong fields, a
+ * numeric date, a fraction, a NUL), every top-level string field of the body with a NUL — each as
+ * a principal the route lets in, so it reaches validation and the handler.
+ */
+export function sweepCases(op: Operation, principals: FuzzPrincipal[]): FuzzCase[] {
+  const allowed = principals.map((p, i) => (mayCall(op, p) ? i : -1)).filter((i) => i >= 0);
+  const pick = (n: number) => (allowed.length > 0 ? allowed[n % allowed.length] : 0);
+  const cases: FuzzCase[] = [];
+  for (const p of op.params.filter((p) => p.in === 'path'))
+    cases.push({ principal: pick(cases.length), mutation: { t: 'param', name: p.name, raw: 'a%00b' } });
+  for (const p of op.params.filter((p) => p.in === 'query')) {
+    const type = typeOf(p.schema);
+    const value =
+      p.name === 'cursor'
+        ? Buffer.from(JSON.stringify({ createdAt: 'bad', id: 'zz' })).toString('base64url')
+        : isDateName(p.name)
+          ? '-1'
+          : type === 'integer' || type === 'number'
+            ? '1.5'
+            : 'a%00b';
+    cases.push({ principal: pick(cases.length), mutation: { t: 'query', name: p.name, raw: value } });
+    if (isDateName(p.name))
+      cases.push({ principal: pick(cases.length), mutation: { t: 'query', name: p.name, raw: '1.5' } });
+  }
+  for (const f of fieldsOf(op.body).filter((f) => f.path.length === 1 && typeOf(f.schema) === 'string'))
+    cases.push({
+      principal: pick(cases.length),
+      mutation: { t: 'field', path: f.path, value: 'nul\u0000inside' },
+    });
+  return cases;
+}
+
 /** True when the access declaration lets this kind of principal in (its tenant aside). */
 export function mayCall(op: Operation, principal: FuzzPrincipal): boolean {
   const access = op.access;
@@ -377,6 +411,26 @@ export function buildRequest(
   const target = query.length > 0 ? `${path}?${query.join('&')}` : path;
   const sentText = `${target}\n${raw?.toString('utf8') ?? ''}`;
   return { method: op.method, target, headers, body: raw, frame, omitHost, mustNotEcho, sentText };
+}
+
+/** What part of the request a case attacks, to group 5xx by cause: `query cursor`, `body field name`… */
+export function caseClass(c: FuzzCase): string {
+  const m = c.mutation;
+  switch (m.t) {
+    case 'param':
+      return `path parameter ${m.name}`;
+    case 'query':
+      return `query ${m.name}`;
+    case 'field':
+    case 'missing':
+      return `body field ${m.path.join('.')}`;
+    case 'raw-body':
+      return `raw body #${m.index}`;
+    case 'transport':
+      return m.attack;
+    default:
+      return m.t;
+  }
 }
 
 /** A one-line description of a case, for failure reports. */

@@ -46,8 +46,11 @@ export function responseProblems(
       typeof e.message === 'string' &&
       typeof e.requestId === 'string' &&
       Object.keys(parsed).length === 1;
-    if (!inEnvelope) problems.push(`${res.status} outside the error envelope`);
-    else if (res.headers['x-request-id'] !== e.requestId)
+    if (!inEnvelope) {
+      // Name what answered instead: a framework code, Node's own parser ("Client Error"), nothing.
+      const what = res.body.length === 0 ? 'empty body' : (parsed?.code ?? parsed?.message ?? 'not JSON');
+      problems.push(`${res.status} outside the error envelope (${String(what).slice(0, 40)})`);
+    } else if (res.headers['x-request-id'] !== e.requestId)
       problems.push(`${res.status} requestId differs from X-Request-Id`);
     const missing = Object.entries(SECURITY_HEADERS)
       .filter(([name, ok]) => res.headers[name] === undefined || !ok(res.headers[name]))

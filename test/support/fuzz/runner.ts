@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { buildRequest, caseArbitrary, describeCase, type FuzzCase } from './cases.ts';
+import { buildRequest, caseArbitrary, describeCase, type FuzzCase, sweepCases } from './cases.ts';
 import { createRowCounter, responseProblems, settle } from './checks.ts';
 import { type Operation, operationsOf } from './openapi.ts';
 import { type RawResponse, rawRequest } from './raw-http.ts';
@@ -155,10 +155,13 @@ export async function runFuzz(
   for (const op of operations) {
     const stats: OperationStats = { operation: op.key, requests: 0, serverErrors: 0, statuses: {}, ms: 0 };
     const started = performance.now();
-    const cases = fc.sample(caseArbitrary(op, world.principals), {
-      seed: hash(`${options.seed}:${op.key}`),
-      numRuns: options.runs,
-    });
+    const cases = [
+      ...sweepCases(op, world.principals),
+      ...fc.sample(caseArbitrary(op, world.principals), {
+        seed: hash(`${options.seed}:${op.key}`),
+        numRuns: options.runs,
+      }),
+    ];
     if (op.method === 'GET') {
       // Reads should write nothing: one count before and after the batch, and only if something
       // changed, the batch again with a count around every request to find which one (an accepted
