@@ -60,7 +60,9 @@ describe('fuzz from the OpenAPI document', () => {
         `${report.serverErrors} 5xx${fiveHundreds.length ? ` (${fiveHundreds.map((s) => `${s.operation} ×${s.serverErrors}`).join('; ')})` : ''}`,
     );
     for (const f of report.findings.filter((f) => f.problem.startsWith('server error')))
-      console.log(`5xx on ${f.operation} ×${f.count}: ${f.example.slice(0, 600)}`);
+      console.log(
+        `5xx on ${f.operation} ×${f.count} ${f.problem.slice(f.problem.indexOf('('))}: ${f.example.slice(0, 300)}`,
+      );
     const slowest = [...report.byOperation].sort((a, b) => b.ms - a.ms).slice(0, 8);
     console.log(`slowest: ${slowest.map((s) => `${s.operation} ${Math.round(s.ms)} ms`).join('; ')}`);
     expect(report.requests).toBeGreaterThan(report.byOperation.length * runs * 0.9);

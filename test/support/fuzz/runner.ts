@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { buildRequest, caseArbitrary, describeCase, type FuzzCase, sweepCases } from './cases.ts';
+import { buildRequest, caseArbitrary, caseClass, describeCase, type FuzzCase, sweepCases } from './cases.ts';
 import { createRowCounter, responseProblems, settle } from './checks.ts';
 import { type Operation, operationsOf } from './openapi.ts';
 import { type RawResponse, rawRequest } from './raw-http.ts';
@@ -129,7 +129,7 @@ export async function runFuzz(
       for (const problem of problems)
         record(
           op.key,
-          problem,
+          problem.startsWith('server error') ? `${problem} (${caseClass(c)})` : problem,
           `${describeCase(principal, request, c)} → ${res.status} ${res.body.slice(0, 200)}`,
         );
       if (!countEach) continue;
