@@ -10,13 +10,14 @@ afterAll(async () => {
 });
 
 describe('GET /app (post-install landing page)', () => {
-  it('greets the merchant with the shop they installed on', async () => {
+  it('says a shop StoreOps does not hold is not installed, with the install link (never "connected")', async () => {
     const res = await server.fetch('/app?shop=Acme-Store.myshopify.com&host=YWNtZQ');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/html');
     const html = await res.text();
-    expect(html).toContain('StoreOps is connected to acme-store.myshopify.com');
-    expect(html).toContain('href="/docs"');
+    expect(html).toContain('StoreOps is not installed on acme-store.myshopify.com');
+    expect(html).toContain('href="/shopify/install?shop=acme-store.myshopify.com"');
+    expect(html).not.toMatch(/connected|is installed/i);
   });
 
   it('refuses anything that is not a shop domain (no markup is echoed)', async () => {
