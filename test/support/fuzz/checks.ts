@@ -102,12 +102,18 @@ export async function createRowCounter(database: Database) {
         before[i] === after[i] ? [] : [`${t} ${after[i] > before[i] ? '+' : ''}${after[i] - before[i]}`],
       );
     },
-    /** True while a job is queued or running (its effects are not written yet). */
+    /**
+     * True while background work is due or running: a pg-boss job, or a webhook inbox row waiting
+     * for the processor (replays and redrives apply after their answer). Add other queues here.
+     */
     async busy(): Promise<boolean> {
-      const { rows: jobs } = await database.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM pgboss.job WHERE state IN ('created', 'retry', 'active') AND start_after <= now()`,
+      const { rows: due } = await database.query<{ n: number }>(
+        `SELECT (SELECT count(*) FROM pgboss.job
+                  WHERE state IN ('created', 'retry', 'active') AND start_after <= now())::int
+              + (SELECT count(*) FROM webhook_inbox
+                  WHERE status IN ('pending', 'processing') AND run_at <= now())::int AS n`,
       );
-      return jobs[0].n > 0;
+      return due[0].n > 0;
     },
   };
 }
@@ -125,9 +131,11 @@ export async function settle(counter: RowCounter, maxMs = 10_000): Promise<numbe
   let last = await counter.snapshot();
   for (;;) {
     await new Promise((r) => setTimeout(r, 40));
+    // Busy first, counts second: work that ends in between shows up as a change and goes round again.
+    const busy = await counter.busy();
     const next = await counter.snapshot();
     const same = counter.diff(last, next).length === 0;
     last = next;
-    if ((same && !(await counter.busy())) || Date.now() > deadline) return last;
+    if ((same && !busy) || Date.now() > deadline) return last;
   }
 }
