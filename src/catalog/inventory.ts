@@ -1,8 +1,11 @@
 import type { Tx } from '../platform/db/client.ts';
-import { notFound } from '../platform/errors.ts';
+import { badRequest, notFound } from '../platform/errors.ts';
 import { decodeCursor, toPage } from '../platform/http/schemas.ts';
 import type { INVENTORY_REASONS } from './api.ts';
 import { withConstraintErrors } from './text.ts';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const invalidCursor = () => badRequest('INVALID_CURSOR', 'The cursor is not one this API issued');
 
 /*
  * Stock per variant and location (issue 11). Every change is one conditional UPDATE of the stock
@@ -123,7 +126,9 @@ export async function listInventory(
     where.push(`v.product_id = $${params.length}`);
   }
   const cursor = decodeCursor<{ id?: unknown }>(options.cursor);
-  if (cursor && typeof cursor.id === 'string') {
+  if (cursor) {
+    // A decoded cursor is still input: a wrong field would otherwise reach PostgreSQL as a bad uuid.
+    if (typeof cursor.id !== 'string' || !UUID.test(cursor.id)) throw invalidCursor();
     params.push(cursor.id);
     where.push(`v.id > $${params.length}::uuid`);
   }
@@ -184,7 +189,8 @@ export async function ledger(
     where.push(`variant_id = $${params.length}`);
   }
   const cursor = decodeCursor<{ id?: unknown }>(options.cursor);
-  if (cursor && typeof cursor.id === 'number') {
+  if (cursor) {
+    if (typeof cursor.id !== 'number' || !Number.isSafeInteger(cursor.id)) throw invalidCursor();
     params.push(cursor.id);
     where.push(`id < $${params.length}`);
   }
