@@ -134,8 +134,16 @@ export async function runFuzz(
         );
       if (!countEach) continue;
       if (res.status >= 400) {
-        const after = await timed('count', () => counter.snapshot());
-        const written = counter.diff(baseline, after);
+        let after = await timed('count', () => counter.snapshot());
+        let written = counter.diff(baseline, after);
+        if (written.length > 0) {
+          // Background work (a simulator's webhook, a retry) may have landed meanwhile: let it
+          // settle, then send the same refused request again against fresh counts.
+          baseline = await timed('settle', () => settle(counter));
+          const again = await timed('request', () => rawRequest(origin, request)).catch(() => undefined);
+          after = await timed('count', () => counter.snapshot());
+          written = again && again.status >= 400 ? counter.diff(baseline, after) : [];
+        }
         if (written.length > 0)
           record(
             op.key,
