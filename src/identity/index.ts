@@ -68,12 +68,17 @@ function createIdentityCore(deps: {
     sessions,
     shoppers,
 
-    /** Password login to the dashboard: a new server-side session (the caller sets the cookies). */
+    /**
+     * Password login to the dashboard: a new server-side session (the caller sets the cookies). A
+     * session the browser already carried (`previousToken`) is ended, so no session id survives a
+     * login (session fixation).
+     */
     async login(
       input: { email: string; password: string; tenant?: string },
-      meta: { ip: string; userAgent?: string },
+      meta: { ip: string; userAgent?: string; previousToken?: string },
     ) {
       const account = await logins.check({ ...input, operators: true, ip: meta.ip, via: 'session' });
+      if (meta.previousToken) await sessions.revokeToken(meta.previousToken);
       const session = await sessions.create(account, meta);
       await audit.record({
         action: 'login.succeeded',

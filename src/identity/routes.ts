@@ -19,6 +19,7 @@ import {
 } from './api.ts';
 import type { IdentityCore } from './index.ts';
 import { registerKeyAndAuditRoutes } from './key-audit-routes.ts';
+import { SESSION_COOKIE } from './sessions.ts';
 import { by, errors, listOf, pageQuery, tenantOf, throttledPublic } from './route-kit.ts';
 
 /**
@@ -63,6 +64,7 @@ export function registerIdentityRoutes(app: App, deps: { identity: IdentityCore 
       const result = await identity.login(request.body, {
         ip: request.ip,
         userAgent: request.headers['user-agent'],
+        previousToken: request.cookies[SESSION_COOKIE],
       });
       identity.sessions.setCookies(reply, result.session);
       return reply.status(201).send({ ...result.me, expiresAt: result.session.expiresAt.toISOString() });

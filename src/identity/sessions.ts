@@ -118,6 +118,14 @@ export function createSessions(deps: { config: Config; database: Database; secre
       ]);
     },
 
+    /** Ends the session behind a cookie value, if there is one (a login replaces it). */
+    async revokeToken(token: string): Promise<void> {
+      await database.query(
+        'UPDATE sessions SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL',
+        [hashToken(token)],
+      );
+    },
+
     /** Ends every session of a staff member (role change to nothing, removal, password change). */
     async revokeForUser(tenantUserId: string): Promise<void> {
       await database.query(

@@ -74,6 +74,12 @@ const envSchema = z.object({
   STOREOPS_AUTO_MIGRATE: bool.default(true),
   /** Base URL the outside world reaches this server at (OAuth redirects, webhook addresses). */
   STOREOPS_PUBLIC_URL: z.url().optional(),
+  /**
+   * Let tenants point StoreOps at loopback, private, link-local and metadata addresses (webhook
+   * subscription addresses and any other URL a tenant sets; src/platform/net/ssrf.ts). Unset: allowed
+   * in development and test (simulators on 127.0.0.1), refused in production.
+   */
+  ALLOW_PRIVATE_URLS: bool.optional(),
   /** Key ring for secrets at rest: `id:base64key[,id:base64key…]`, newest first. */
   STOREOPS_ENCRYPTION_KEYS: keyRing.optional(),
   /** Signs session-related values (JWTs, CSRF tokens). */

@@ -21,6 +21,7 @@ import type { App, Role } from '../platform/http/server.ts';
 import type { Jobs } from '../platform/jobs.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { Metrics } from '../platform/metrics.ts';
+import { createUrlGuard } from '../platform/net/ssrf.ts';
 import type { Mirror } from '../mirror/index.ts';
 import type { Shopify } from '../shopify/index.ts';
 import type { WebhookHandler, WebhookSource } from './handler-types.ts';
@@ -168,6 +169,8 @@ export function createWebhooks(deps: {
     logger,
     adminClient: (tenantId) => shopify.adminClient(tenantId),
     callbackUrl,
+    // A tenant-chosen delivery address is checked like every URL a tenant sets (SSRF guard).
+    urlGuard: createUrlGuard(config),
   });
 
   const ensureQueue = jobs.define<{ tenantId: string }>({

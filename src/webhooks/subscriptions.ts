@@ -1,6 +1,7 @@
 import type { Database } from '../platform/db/client.ts';
 import { notFound, unprocessable } from '../platform/errors.ts';
 import type { Logger } from '../platform/logger.ts';
+import type { UrlGuard } from '../platform/net/ssrf.ts';
 import type { AdminClient } from '../shopify/index.ts';
 import {
   DEFAULT_TOPICS,
@@ -104,6 +105,8 @@ export function createSubscriptions(deps: {
   adminClient: (tenantId: string) => Promise<AdminClient>;
   /** Where Shopify delivers: `${STOREOPS_PUBLIC_URL}/webhooks`. */
   callbackUrl: () => string;
+  /** Refuses private, loopback and metadata addresses in production (src/platform/net/ssrf.ts). */
+  urlGuard: UrlGuard;
 }) {
   const { database } = deps;
 
@@ -187,6 +190,9 @@ export function createSubscriptions(deps: {
     tenantId: string,
     input: { topic: SubscribableTopic; uri?: string; includeFields?: string[]; filter?: string },
   ): Promise<Subscription> {
+    // Our own address is configuration; any other one is the tenant's and must be public.
+    if (input.uri !== undefined && input.uri !== deps.callbackUrl())
+      await deps.urlGuard.assertPublicUrl(input.uri, 'uri');
     const client = await deps.adminClient(tenantId);
     const { data } = await client.request<{
       webhookSubscriptionCreate: { webhookSubscription: Node | null; userErrors: UserError[] } | null;

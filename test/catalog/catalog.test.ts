@@ -232,6 +232,17 @@ describe('catalog: staff API', () => {
       ['received', 5, 5],
     ]);
     expect(ledger.body.items[0].actor).toMatch(/^staff:/);
+    // A well-formed cursor with wrong fields is a 400, never a database error (issue 16).
+    const forged = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    for (const path of [
+      `/inventory?cursor=${forged({ id: 'zz' })}`,
+      `/inventory?cursor=${forged({ id: 7 })}`,
+      `/inventory/ledger?cursor=${forged({ id: 'zz' })}`,
+      `/inventory/ledger?cursor=${forged({ id: 1.5 })}`,
+    ]) {
+      const res = await call(server, staff, 'GET', cat(path));
+      expect([res.status, res.body.error?.code], path).toEqual([400, 'INVALID_CURSOR']);
+    }
     const badReason = await call(server, staff, 'POST', cat('/inventory/adjust'), {
       variantId,
       delta: 1,

@@ -38,6 +38,9 @@ describe('install (authorization-code grant) through the simulator', () => {
     expect(location.pathname).toBe('/app');
     expect(location.searchParams.get('shop')).toBe(shop);
     expect(location.searchParams.get('host')).toBe(callbackUrl.searchParams.get('host'));
+    // The landing page it sends the merchant to knows the shop is now held.
+    const landing = await (await stack.server.fetch(`${location.pathname}${location.search}`)).text();
+    expect(landing).toContain(`StoreOps is connected to ${shop}`);
 
     const row = await connection(shop);
     expect(row).toMatchObject({ status: 'active', source: 'oauth', token_key_id: expect.any(String) });

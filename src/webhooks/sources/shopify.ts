@@ -93,9 +93,37 @@ export function parseDeliveryHeaders(
 /** True for a shop StoreOps can hold (`*.myshopify.com`). */
 export const isShopDomain = (domain: string) => SHOP_DOMAIN.test(domain);
 
+/** Rejections logged one by one per minute; beyond that a flood of bad signatures is only counted. */
+const LOGGED_REJECTIONS_PER_MINUTE = 20;
+
+/**
+ * Logs the first few rejections of each minute and then only how many were left out, so a flood of
+ * forged deliveries costs an HMAC each and not a log line each (the metric counts every one).
+ */
+function rejectionSampler(now = () => Date.now()) {
+  let windowStart = 0;
+  let logged = 0;
+  let skipped = 0;
+  return (log: FastifyRequest['log'], details: Record<string, unknown>) => {
+    const at = now();
+    if (at - windowStart >= 60_000) {
+      if (skipped > 0)
+        log.warn({ skipped }, 'webhook rejected: HMAC (more rejections in the last minute, not logged)');
+      windowStart = at;
+      logged = 0;
+      skipped = 0;
+    }
+    if (logged < LOGGED_REJECTIONS_PER_MINUTE) {
+      logged++;
+      log.warn(details, 'webhook rejected: HMAC');
+    } else skipped++;
+  };
+}
+
 /** Shopify's adapter: `secrets` current first (rotation), `resolver` maps a shop to its tenant. */
 export function shopifyIntake(deps: { secrets: readonly string[]; resolver: ShopResolver }): IntakeAdapter {
   const { secrets, resolver } = deps;
+  const logRejection = rejectionSampler();
   return {
     source: 'shopify',
     paths: [
@@ -126,7 +154,7 @@ export function shopifyIntake(deps: { secrets: readonly string[]; resolver: Shop
       const hmacHeader = header(request.headers, 'hmac-sha256');
       const hmac = verifyWebhookHmac(body, typeof hmacHeader === 'string' ? hmacHeader : undefined, secrets);
       if (hmac.ok) return null;
-      request.log.warn({ reason: hmac.reason, path: request.url }, 'webhook rejected: HMAC');
+      logRejection(request.log, { reason: hmac.reason, path: request.url });
       return unauthorized('The X-Shopify-Hmac-Sha256 signature is missing or does not match', 'INVALID_HMAC');
     },
 
