@@ -80,7 +80,10 @@ async function csvSource(request: FastifyRequest): Promise<Readable> {
     try {
       part = await request.file();
     } catch (error) {
-      if ((error as { code?: string }).code?.startsWith('FST_'))
+      const code = (error as { code?: string }).code;
+      if (code === 'FST_FIELDS_LIMIT' || code === 'FST_PARTS_LIMIT' || code === 'FST_FILES_LIMIT')
+        throw new AppError(422, 'FILE_REQUIRED', 'Send only the CSV, in the multipart field "file"');
+      if (code?.startsWith('FST_'))
         throw new AppError(400, 'MALFORMED_MULTIPART', 'The multipart body cannot be read');
       throw error;
     }

@@ -321,6 +321,15 @@ describe('catalog CSV: import', () => {
     expect(res.status, res.text).toBe(200);
     expect(res.body.products.created).toBe(1);
     expect((await postCsvFile(server, staff, shop.id, csv, 'upload')).status).toBe(422);
+    const extra = new FormData();
+    extra.append('note', 'hello');
+    extra.append('file', new Blob([csv], { type: 'text/csv' }), 'products.csv');
+    const withField = await server.fetch(cat(shop, '/products/import'), {
+      method: 'POST',
+      headers: authHeaders(staff),
+      body: extra,
+    });
+    expect(withField.status).toBe(422);
     const json = await call(server, staff, 'POST', cat(shop, '/products/import'), { csv });
     expect(json.status).toBe(415);
     const before = await tableCounts(server);
