@@ -14,6 +14,10 @@ const commands: Record<string, Command> = {
     summary: 'migrate                                    apply database migrations',
     load: () => import('./migrate.ts'),
   },
+  db: {
+    summary: 'db copy --to|--from postgres://…             move the database between embedded and PostgreSQL',
+    load: () => import('./db.ts'),
+  },
   keys: {
     summary:
       'keys status|rotate|generate                encryption key ring: re-encrypt secrets under the newest key',
