@@ -2,9 +2,8 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/platform/db/client.ts';
-import { BOOKKEEPING, keyOf, listTables } from '../../src/platform/db/transfer/inspect.ts';
 import { createTestDatabase } from '../support/database.ts';
+import { fingerprint } from '../support/fingerprint.ts';
 import { call, type Credentials } from '../support/identity.ts';
 import { spawnCli } from '../support/process.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
@@ -17,28 +16,6 @@ import { signedDelivery } from '../support/webhooks.ts';
 // The embedded side needs no server, but the copy needs a PostgreSQL one: skipped without DATABASE_URL.
 
 const serverUrl = process.env.DATABASE_URL;
-
-/** Per table (bookkeeping aside): row count and an order-independent digest of every row's text. */
-async function fingerprint(location: { databaseUrl?: string; dataDir?: string }) {
-  const database = await openDatabase({
-    databaseUrl: location.databaseUrl,
-    dataDir: location.dataDir ?? '.',
-  });
-  try {
-    await database.query(`SET TimeZone = 'UTC'`);
-    const result: Record<string, string> = {};
-    for (const t of await listTables(database.query)) {
-      if (BOOKKEEPING.has(keyOf(t))) continue;
-      const { rows } = await database.query<{ n: number; digest: string | null }>(
-        `SELECT count(*)::int AS n, md5(string_agg(r::text, E'\\n' ORDER BY r::text)) AS digest FROM ${t.qualified} r`,
-      );
-      result[keyOf(t)] = `${rows[0].n}:${rows[0].digest ?? '-'}`;
-    }
-    return result;
-  } finally {
-    await database.close();
-  }
-}
 
 async function runCli(args: string[], env: Record<string, string | undefined> = {}) {
   const cli = spawnCli(args, { NODE_ENV: 'test', LOG_LEVEL: 'warn', ...env });

@@ -71,8 +71,10 @@ export async function pgliteSource(pglite: PGlite): Promise<CopySource> {
     query,
     async *rows(table) {
       const { rows } = await query<{ pages: number }>(
-        `SELECT coalesce(max(pg_relation_size(relid)), 0)::bigint / current_setting('block_size')::int AS pages
-           FROM pg_partition_tree($1::regclass)`,
+        // pg_partition_tree lists nothing for a plain table, hence the table's own size beside it.
+        `SELECT greatest(pg_relation_size($1::regclass),
+                  (SELECT coalesce(max(pg_relation_size(relid)), 0) FROM pg_partition_tree($1::regclass)))
+                / current_setting('block_size')::int AS pages`,
         [table.qualified],
       );
       const pages = Number(rows[0].pages);
