@@ -150,7 +150,11 @@ export async function copyRows(
       progress.onTable?.(name, counts.get(name) ?? 0);
       if ((counts.get(name) ?? 0) === 0) continue;
       const tableStarted = performance.now();
-      await target.load(t, source.rows(t), (done) => progress.onRows?.(name, done));
+      const onRows = (done: number) => progress.onRows?.(name, done);
+      // Binary COPY skips the text output and parsing of every value (PGlite → PostgreSQL).
+      if (source.binarySlices && target.loadBinary && t.builtinTypes)
+        await target.loadBinary(t, source.rows(t, 'binary'), onRows);
+      else await target.load(t, source.rows(t), onRows);
       timings.set(name, performance.now() - tableStarted);
     }
     progress.onTable?.('building indexes', 0);

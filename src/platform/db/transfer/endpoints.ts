@@ -13,8 +13,10 @@ import type { TableInfo } from './inspect.ts';
 export type CopySource = {
   /** SQL inside the source's snapshot. */
   query: QueryFn;
+  /** True when `rows(…, 'binary')` yields whole binary COPY outputs (header, tuples, trailer). */
+  binarySlices: boolean;
   /** The table's rows as COPY text chunks (not necessarily split on row boundaries). */
-  rows(table: TableInfo): AsyncIterable<Buffer>;
+  rows(table: TableInfo, format?: 'text' | 'binary'): AsyncIterable<Buffer>;
   close(): Promise<void>;
 };
 
@@ -23,6 +25,8 @@ export type CopyTarget = {
   query: QueryFn;
   /** Loads COPY text chunks into the table; `onRows` hears how many rows went in so far. */
   load(table: TableInfo, chunks: AsyncIterable<Buffer>, onRows: (n: number) => void): Promise<void>;
+  /** Loads whole binary COPY outputs (one per chunk) as one binary COPY, when the target can. */
+  loadBinary?(table: TableInfo, slices: AsyncIterable<Buffer>, onRows: (n: number) => void): Promise<void>;
   /** Runs `fn` as a savepoint: a failing statement inside does not abort the transaction. */
   attempt(sql: string): Promise<boolean>;
   commit(): Promise<void>;
@@ -46,6 +50,7 @@ export async function postgresSource(url: string): Promise<CopySource> {
   await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   return {
     query: async (text, params) => client.query(text, params as unknown[]) as any,
+    binarySlices: false,
     async *rows(table) {
       const stream = client.query(
         copyTo(`COPY (SELECT ${columnList(table)} FROM ${table.qualified}) TO STDOUT`),
@@ -69,7 +74,8 @@ export async function pgliteSource(pglite: PGlite): Promise<CopySource> {
   const query: QueryFn = async (text, params) => pglite.query(text, params) as any;
   return {
     query,
-    async *rows(table) {
+    binarySlices: true,
+    async *rows(table, format = 'text') {
       const { rows } = await query<{ pages: number }>(
         // pg_partition_tree lists nothing for a plain table, hence the table's own size beside it.
         `SELECT greatest(pg_relation_size($1::regclass),
@@ -82,7 +88,7 @@ export async function pgliteSource(pglite: PGlite): Promise<CopySource> {
         const result = await pglite.query(
           `COPY (SELECT ${columnList(table)} FROM ${table.qualified}
                   WHERE ctid >= '(${first},0)'::tid AND ctid < '(${first + PAGES_PER_SLICE},0)'::tid)
-             TO '/dev/blob'`,
+             TO '/dev/blob'${format === 'binary' ? ' WITH (FORMAT binary)' : ''}`,
         );
         if (result.blob && result.blob.size > 0) yield Buffer.from(await result.blob.arrayBuffer());
       }
@@ -120,6 +126,14 @@ export async function postgresTarget(url: string): Promise<CopyTarget> {
         Readable.from(chunks),
         lineCounter(onRows),
         client.query(copyFrom(`COPY ${table.qualified} (${columnList(table)}) FROM STDIN`)),
+      );
+    },
+    async loadBinary(table, slices, onRows) {
+      await pipeline(
+        Readable.from(joinBinarySlices(slices, onRows)),
+        client.query(
+          copyFrom(`COPY ${table.qualified} (${columnList(table)}) FROM STDIN WITH (FORMAT binary)`),
+        ),
       );
     },
     async attempt(sql) {
@@ -196,4 +210,40 @@ export async function pgliteTarget(pglite: PGlite): Promise<CopyTarget> {
       await pglite.exec('ROLLBACK').catch(() => {});
     },
   };
+}
+
+// Binary COPY: an 11-byte signature, 32-bit flags, 32-bit header extension length (+ extension),
+// tuples (16-bit field count, then per field a 32-bit length, -1 for NULL, and the bytes), and a
+// 16-bit -1 trailer. Several outputs become one input by keeping the first header and one trailer.
+const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
+
+async function* joinBinarySlices(slices: AsyncIterable<Buffer>, onRows: (n: number) => void) {
+  let rows = 0;
+  let first = true;
+  for await (const slice of slices) {
+    if (slice.length < 21 || !slice.subarray(0, 11).equals(SIGNATURE))
+      throw new Error('unexpected binary COPY output from the source');
+    const start = 19 + slice.readInt32BE(15);
+    if (first) yield slice.subarray(0, start);
+    first = false;
+    let pos = start;
+    const end = slice.length - 2;
+    while (pos < end) {
+      const fields = slice.readInt16BE(pos);
+      pos += 2;
+      for (let i = 0; i < fields; i++) {
+        const length = slice.readInt32BE(pos);
+        pos += 4 + Math.max(length, 0);
+      }
+      rows++;
+    }
+    if (pos !== end || slice.readInt16BE(end) !== -1)
+      throw new Error('malformed binary COPY output from the source');
+    yield slice.subarray(start, end);
+    onRows(rows);
+  }
+  if (first) return;
+  const trailer = Buffer.alloc(2);
+  trailer.writeInt16BE(-1);
+  yield trailer;
 }

@@ -19,6 +19,8 @@ export type TableInfo = {
   /** Copyable columns in order (generated columns excluded), already quoted. */
   columns: string[];
   rowSecurity: boolean;
+  /** Every column has a built-in type, so COPY's binary format carries it between servers. */
+  builtinTypes: boolean;
 };
 
 export const quoteIdent = (name: string) => `"${name.replaceAll('"', '""')}"`;
@@ -46,8 +48,8 @@ export async function listTables(query: QueryFn): Promise<TableInfo[]> {
       WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND ${SYSTEM_SCHEMAS}
       ORDER BY 2, 3`,
   );
-  const columns = await query<{ oid: number; name: string }>(
-    `SELECT a.attrelid::int AS oid, a.attname AS name
+  const columns = await query<{ oid: number; name: string; type: number }>(
+    `SELECT a.attrelid::int AS oid, a.attname AS name, a.atttypid::int AS type
        FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND ${SYSTEM_SCHEMAS}
         AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
@@ -66,9 +68,16 @@ export async function listTables(query: QueryFn): Promise<TableInfo[]> {
       qualified: `${quoteIdent(r.schema)}.${quoteIdent(r.name)}`,
       columns: [],
       rowSecurity: r.rls,
+      builtinTypes: true,
     });
   }
-  for (const c of columns.rows) byOid.get(c.oid)?.columns.push(quoteIdent(c.name));
+  for (const c of columns.rows) {
+    const table = byOid.get(c.oid);
+    if (!table) continue;
+    table.columns.push(quoteIdent(c.name));
+    // Binary arrays and composites embed type OIDs, which differ between databases for user types.
+    if (c.type >= 16_384) table.builtinTypes = false;
+  }
   const parents = new Map<number, Set<number>>();
   for (const e of edges.rows) {
     if (e.child === e.parent || !byOid.has(e.child) || !byOid.has(e.parent)) continue;
