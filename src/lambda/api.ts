@@ -1,4 +1,0 @@
-import { createApiHandler } from './runtime.ts';
-
-/** AWS Lambda entry point for the API (API Gateway REST or HTTP API): `src/lambda/api.handler`. */
-export const handler = createApiHandler();

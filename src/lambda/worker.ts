@@ -1,4 +1,0 @@
-import { createWorkerHandler } from './runtime.ts';
-
-/** AWS Lambda entry point for the job workers (EventBridge schedule or SQS): `src/lambda/worker.handler`. */
-export const handler = createWorkerHandler();
