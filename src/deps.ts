@@ -6,6 +6,7 @@ import { createLogger } from './platform/logger.ts';
 import { createMetrics } from './platform/metrics.ts';
 import { createScopeRegistry } from './platform/http/auth.ts';
 import type { Door } from './platform/http/server.ts';
+import { isAppError } from './platform/errors.ts';
 import { createMailer } from './platform/mail.ts';
 import { createObjectStorage } from './platform/storage.ts';
 import { createCatalog, imageUrlsFrom } from './catalog/index.ts';
@@ -44,7 +45,23 @@ export async function createDeps(config: Config, options: { logDestination?: Des
     audit: identity.audit,
   });
   const mirror = createMirror({ shopify, database });
-  const webhooks = createWebhooks({ config, logger, metrics, database, jobs, mirror, shopify });
+  const webhooks = createWebhooks({
+    config,
+    logger,
+    metrics,
+    database,
+    jobs,
+    mirror,
+    shopify,
+    tenantExists: (tenantId) =>
+      identity.tenants.get(tenantId).then(
+        () => true,
+        (error: unknown) => {
+          if (isAppError(error) && error.status === 404) return false;
+          throw error;
+        },
+      ),
+  });
   const sync = createSync({
     database,
     jobs,
@@ -53,6 +70,7 @@ export async function createDeps(config: Config, options: { logDestination?: Des
     shopify,
     subscribe: webhooks.subscribe,
     concurrency: config.SYNC_CONCURRENCY,
+    settings: { leaseSeconds: config.SYNC_LEASE_SECONDS },
   });
   const catalog = createCatalog({
     config,

@@ -17,7 +17,7 @@ import {
   type SyncSettings,
   type SyncTrigger,
 } from './run-context.ts';
-import { createSyncStateStore } from './state.ts';
+import { createSyncStateStore, ridingOutOutages } from './state.ts';
 
 export type { Progress, SyncMode, SyncReport, SyncSettings, SyncTrigger } from './run-context.ts';
 
@@ -46,7 +46,8 @@ export function createSyncEngine(deps: {
 }) {
   const { database, mirror, settings } = deps;
   const logger = deps.logger.child({ module: 'sync' });
-  const store = createSyncStateStore(database);
+  const direct = createSyncStateStore(database);
+  const store = ridingOutOutages(direct, settings.databaseOutageMs);
   const tools = createRunTools({ database, logger, mirror, settings, store });
   const { heartbeat } = tools;
   const bulk = createBulkOperations(tools, { fetch: deps.fetch });
@@ -87,7 +88,8 @@ export function createSyncEngine(deps: {
     const started = Date.now();
     const ticker = setInterval(
       () => {
-        store.heartbeat(tenantId, runId, settings.leaseSeconds).then(
+        // The background heartbeat tries once per tick (the next tick tries again).
+        direct.heartbeat(tenantId, runId, settings.leaseSeconds).then(
           (alive) => alive || controller.abort(new LeaseLost('the sync lease was taken over')),
           () => {},
         );

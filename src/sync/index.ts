@@ -57,6 +57,7 @@ function createSyncCore(deps: {
     bulkPollMs: 250,
     drillLimit: 500,
     bulkChunkSize: 50_000,
+    databaseOutageMs: 30_000,
     ...deps.settings,
   };
   const engine = createSyncEngine({
@@ -102,7 +103,7 @@ function createSyncCore(deps: {
     },
   });
 
-  jobs.define<Record<string, never>>({
+  const tickQueue = jobs.define<Record<string, never>>({
     name: 'sync.tick',
     schema: z.object({}).strict() as z.ZodType<Record<string, never>>,
     policy: 'singleton',
@@ -154,8 +155,14 @@ function createSyncCore(deps: {
     status: (tenantId: string) => readStatus({ database, mirror, store: engine.store }, tenantId),
     setSchedule: (tenantId: string, schedule: SyncSchedule) => setSchedule(database, tenantId, schedule),
     tick,
+    /**
+     * A worker that starts may be replacing one that died mid-run (SIGKILL, OOM, a lost host): one
+     * tick a lease after the start resumes such runs then, not at the next minute's tick after
+     * their lease ran out.
+     */
+    tickAfterLease: () => tickQueue.send({}, { startAfter: settings.leaseSeconds + 1 }),
     settings,
-    queues: { run: runQueue.name, tick: 'sync.tick' },
+    queues: { run: runQueue.name, tick: tickQueue.name },
   };
 }
 
@@ -170,6 +177,13 @@ export function createSync(deps: Parameters<typeof createSyncCore>[0]) {
     /** Sync status and runs. */
     routes(app: App, role: Role): void {
       if (role !== 'worker') registerSyncRoutes(app, { sync });
+      if (role !== 'api')
+        app.addHook('onReady', async () => {
+          // Not worth failing a start over: the minute tick does the same, only later.
+          await sync
+            .tickAfterLease()
+            .catch((error) => deps.logger.warn({ err: error }, 'sync: no start-up tick'));
+        });
     },
   };
 }

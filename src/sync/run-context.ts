@@ -1,4 +1,5 @@
 import type { Database, Tx } from '../platform/db/client.ts';
+import { retryTransient } from '../platform/db/transient.ts';
 import type { Logger } from '../platform/logger.ts';
 import type {
   CustomerRow,
@@ -45,6 +46,11 @@ export type SyncSettings = {
   drillLimit: number;
   /** A backfill exports about this many records per bulk operation (export overlaps writing). */
   bulkChunkSize: number;
+  /**
+   * How long a run waits out a database outage (connection lost, server restarting) before it
+   * fails: its writes are keyed upserts and keyed updates, safe to repeat.
+   */
+  databaseOutageMs: number;
 };
 
 /** What a run did. */
@@ -144,15 +150,20 @@ export function createRunTools(deps: {
     const orders = resource === 'orders' ? mirror.batchOfEncoded(rows as EncodedOrder[], orderFormat) : null;
     // Only the encoded strings wait for a connection.
     if (orders) rows = [];
-    const result = await database.withTenant(tenantId, async (tx: Tx) => {
-      // Batches are replayable from the checkpoint, which is committed synchronously after them
-      // (WAL is sequential), so they need not wait for their own flush.
-      if (database.kind === 'postgres') await tx.query('SET LOCAL synchronous_commit = off');
-      if (orders) return mirror.writePreparedOrders(tx, tenantId, orders);
-      if (resource === 'products')
-        return mirror.upsertProducts(tx, tenantId, rows as ProductWithVariants[], { source: 'sync' });
-      return mirror.upsertCustomers(tx, tenantId, rows as CustomerRow[], { source: 'sync' });
-    });
+    // Upserts keyed by id that keep the newer version: a batch cut off by an outage is written again.
+    const result = await retryTransient(
+      () =>
+        database.withTenant(tenantId, async (tx: Tx) => {
+          // Batches are replayable from the checkpoint, which is committed synchronously after them
+          // (WAL is sequential), so they need not wait for their own flush.
+          if (database.kind === 'postgres') await tx.query('SET LOCAL synchronous_commit = off');
+          if (orders) return mirror.writePreparedOrders(tx, tenantId, orders);
+          if (resource === 'products')
+            return mirror.upsertProducts(tx, tenantId, rows as ProductWithVariants[], { source: 'sync' });
+          return mirror.upsertCustomers(tx, tenantId, rows as CustomerRow[], { source: 'sync' });
+        }),
+      { maxMs: settings.databaseOutageMs },
+    );
     report.written += result.applied.length;
     report.skipped += result.skipped.length;
   }

@@ -1,4 +1,5 @@
 import type { Database } from '../platform/db/client.ts';
+import { retryTransient } from '../platform/db/transient.ts';
 import { conflict } from '../platform/errors.ts';
 import type { Resource } from '../mirror/index.ts';
 
@@ -68,6 +69,15 @@ export function createSyncStateStore(database: Database) {
     ) {
       const { runId, mode, trigger, leaseSeconds } = run;
       const row = await database.withTenant(tenantId, async (tx) => {
+        // A run whose lease expired is taken over: its process died, so its history says so.
+        await tx.query(
+          `UPDATE sync_runs AS r SET status = 'interrupted', finished_at = now(),
+                  error = 'its process stopped before the run finished (the lease expired)'
+             FROM sync_state AS s
+            WHERE s.tenant_id = $1 AND s.resource = $2 AND s.lease_until < now()
+              AND r.id = s.run_id AND r.status = 'running'`,
+          [tenantId, resource],
+        );
         const { rows } = await tx.query<SyncStateRow>(
           `INSERT INTO sync_state AS s (tenant_id, resource, status, run_id, lease_until, mode, started_at, done,
                   total, rate, finished_at, updated_at)
@@ -203,3 +213,24 @@ export function createSyncStateStore(database: Database) {
 
 /** The state store of one process. */
 export type SyncStateStore = ReturnType<typeof createSyncStateStore>;
+
+/**
+ * The same store with its reads and run writes retried through a database outage of up to `maxMs`.
+ * Each write is one UPDATE keyed by the run id (a repeat changes nothing more); `acquire` is not
+ * retried (a lost answer would leave the lease with a run that does not know it holds it).
+ */
+export function ridingOutOutages(store: SyncStateStore, maxMs: number): SyncStateStore {
+  const retried =
+    <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+    (...args: A) =>
+      retryTransient(() => fn(...args), { maxMs });
+  return {
+    ...store,
+    heartbeat: retried(store.heartbeat),
+    saveBackfill: retried(store.saveBackfill),
+    saveCursor: retried(store.saveCursor),
+    finish: retried(store.finish),
+    read: retried(store.read),
+    readOne: retried(store.readOne),
+  };
+}

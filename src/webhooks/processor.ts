@@ -1,4 +1,5 @@
 import type { Database, Tx } from '../platform/db/client.ts';
+import { retryTransient } from '../platform/db/transient.ts';
 import type { Logger } from '../platform/logger.ts';
 import { applyRunnable, fence, recordOutcomes, reportFailures } from './apply.ts';
 import { byTenant, type Claimed, claimDue, toEvent } from './claim.ts';
@@ -61,6 +62,8 @@ export function createProcessor(deps: {
 }) {
   const { database, logger, metrics, settings } = deps;
   let running = false;
+  /** Aborted by `stop`: a batch waiting out a database outage gives up at once. */
+  let stopping = new AbortController();
   const loops: Promise<void>[] = [];
   let wakers: (() => void)[] = [];
 
@@ -195,12 +198,24 @@ export function createProcessor(deps: {
 
   /** Claims and applies one batch; returns how many rows it claimed. */
   async function runOnce(): Promise<number> {
+    const claimedAt = Date.now();
     const claimed = await claimDue(database, settings.batchSize, settings.leaseSeconds);
     if (claimed.length === 0) return 0;
     for (const [tenantId, rows] of byTenant(claimed)) {
       const stopTimer = metrics.processBatchSeconds.startTimer();
       try {
-        await processTenant(tenantId, rows);
+        // A database outage (a restart) cuts the batch off. The rows stay ours until the lease
+        // ends, so the batch is tried again as soon as the server is back rather than after the
+        // lease; the fencing token makes a repeat harmless, even after a COMMIT that went through.
+        await retryTransient(() => processTenant(tenantId, rows), {
+          maxMs: settings.leaseSeconds * 1000 - (Date.now() - claimedAt) - 1_000,
+          signal: stopping.signal,
+          onRetry: (error, attempt) =>
+            logger.warn(
+              { err: error, tenantId, rows: rows.length, attempt },
+              'webhook batch cut off by the database; trying again',
+            ),
+        });
         stopTimer();
       } catch (error) {
         // The transaction rolled back: the rows stay claimed and come back when the lease expires.
@@ -247,6 +262,7 @@ export function createProcessor(deps: {
     start(): void {
       if (running) return;
       running = true;
+      stopping = new AbortController();
       for (let i = 0; i < settings.loops; i++) loops.push(loop());
     },
     /** Wakes idle loops: rows were just stored in this process. */
@@ -255,6 +271,7 @@ export function createProcessor(deps: {
     async stop(): Promise<void> {
       if (!running) return;
       running = false;
+      stopping.abort(new Error('the webhook processor is stopping'));
       wake();
       await Promise.all(loops.splice(0));
     },

@@ -63,6 +63,8 @@ export type WebhookEngine = {
   log: Delivery[];
   timers: Set<ReturnType<typeof setTimeout>>;
   inFlight: Set<Promise<unknown>>;
+  /** First tries under way per shop: a held-back delivery lets them finish first. */
+  firstTries: Map<string, Set<Promise<unknown>>>;
   agent: Agent;
   closed: boolean;
 };
@@ -73,6 +75,7 @@ export function createWebhookEngine(): WebhookEngine {
     log: [],
     timers: new Set(),
     inFlight: new Set(),
+    firstTries: new Map(),
     agent: new Agent({
       connect: { timeout: CONNECT_TIMEOUT_MS },
       headersTimeout: RESPONSE_TIMEOUT_MS,
@@ -184,7 +187,8 @@ function track(engine: WebhookEngine, p: Promise<unknown>): void {
   p.finally(() => engine.inFlight.delete(p));
 }
 
-function attempt(sim: SimState, engine: WebhookEngine, shop: ShopState, d: Delivery): void {
+/** One try of a delivery (and the scheduling of the next); resolves once it was answered. */
+function attempt(sim: SimState, engine: WebhookEngine, shop: ShopState, d: Delivery): Promise<void> {
   const run = async () => {
     const status = await send(sim, engine, d, false);
     if (status !== null && status >= 200 && status < 300) {
@@ -202,9 +206,11 @@ function attempt(sim: SimState, engine: WebhookEngine, shop: ShopState, d: Deliv
     }
     const delaySeconds = RETRY_DELAYS_SECONDS[retriesDone];
     d.nextAttemptAt = new Date(sim.options.clock() + delaySeconds * 1000).toISOString();
-    schedule(engine, delaySeconds * 1000 * sim.options.timeScale, () => attempt(sim, engine, shop, d));
+    schedule(engine, delaySeconds * 1000 * sim.options.timeScale, () => void attempt(sim, engine, shop, d));
   };
-  track(engine, run());
+  const running = run();
+  track(engine, running);
+  return running;
 }
 
 /**
@@ -235,6 +241,12 @@ export function emitWebhook(
     targets.push({ uri: appUri, subscriptionId: null, apiVersion: DEFAULT_WEBHOOK_API_VERSION, fields: [] });
   const chaos = chaosFor(sim.chaos, shop.domain);
   const created: Delivery[] = [];
+  let firstTries = engine.firstTries.get(shop.domain);
+  if (!firstTries) {
+    firstTries = new Set();
+    engine.firstTries.set(shop.domain, firstTries);
+  }
+  const tries = firstTries;
   for (const t of targets) {
     const body = JSON.stringify(pickFields(payload, t.fields));
     const webhookId = randomUUID();
@@ -272,15 +284,25 @@ export function emitWebhook(
     const delay = roll(sim.chaos, chaos.webhookOutOfOrderRate) ? chaos.webhookOutOfOrderDelayMs : 0;
     const duplicate = roll(sim.chaos, chaos.webhookDuplicateRate);
     const start = () => {
-      attempt(sim, engine, shop, d);
+      const first = attempt(sim, engine, shop, d);
+      tries.add(first);
+      const done = () => void tries.delete(first);
+      first.then(done, done);
       if (duplicate) {
         d.duplicates++;
         // The copy is the same request again: same body, same X-Shopify-Webhook-Id.
         track(engine, send(sim, engine, d, true));
       }
     };
-    if (delay > 0) schedule(engine, delay, start);
-    else start();
+    if (delay > 0) {
+      // Held back, then sent once the shop's deliveries that started meanwhile were answered:
+      // later events overtake it however slow the machine is.
+      schedule(engine, delay, () => {
+        void Promise.allSettled([...tries]).then(() => {
+          if (!engine.closed) start();
+        });
+      });
+    } else start();
   }
   return created;
 }

@@ -87,6 +87,29 @@ export async function openDatabase(options: {
     : openPglite(options.dataDir);
 }
 
+/**
+ * A client taken from the pool for a transaction or a lock. node-postgres emits `error` on a
+ * checked-out client whose connection breaks between queries (a server restart terminates it);
+ * with no listener that event would end the process, so one is attached for the checkout. A
+ * client whose connection broke, or whose ROLLBACK failed, is destroyed on release instead of
+ * going back to the pool.
+ */
+async function checkout(pool: pg.Pool): Promise<{ client: pg.PoolClient; release(destroy?: boolean): void }> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  const onError = (error: Error) => {
+    broken = error;
+  };
+  client.on('error', onError);
+  return {
+    client,
+    release(destroy = false) {
+      client.off('error', onError);
+      client.release(broken ?? (destroy ? new Error('connection state unknown') : undefined));
+    },
+  };
+}
+
 function newPool(connectionString: string, max: number) {
   const pool = new pg.Pool({ connectionString, max, application_name: 'storeops' });
   // An idle client that errors (server restart) must not crash the process; the pool replaces it.
@@ -104,7 +127,8 @@ async function openPostgres(connectionString: string, max: number, readUrl?: str
     tenantId?: string,
     on: { pool: pg.Pool; readOnly?: boolean } = { pool },
   ): Promise<T> {
-    const client = await on.pool.connect();
+    const { client, release } = await checkout(on.pool);
+    let destroy = false;
     try {
       await client.query(on.readOnly ? 'BEGIN READ ONLY' : 'BEGIN');
       const txQuery: QueryFn = async (text, params) => client.query(text, params as unknown[]) as any;
@@ -115,10 +139,13 @@ async function openPostgres(connectionString: string, max: number, readUrl?: str
       await client.query('COMMIT');
       return result;
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => {});
+      destroy = await client.query('ROLLBACK').then(
+        () => false,
+        () => true,
+      );
       throw error;
     } finally {
-      client.release();
+      release(destroy);
     }
   }
 
@@ -132,13 +159,17 @@ async function openPostgres(connectionString: string, max: number, readUrl?: str
     hasReplica: replica !== undefined,
     executeSql: (text, values) => pool.query(text, values as unknown[]),
     async withAdvisoryLock(key, fn) {
-      const client = await pool.connect();
+      const { client, release } = await checkout(pool);
       try {
         await client.query('SELECT pg_advisory_lock($1)', [key]);
         return await fn();
       } finally {
-        await client.query('SELECT pg_advisory_unlock($1)', [key]).catch(() => {});
-        client.release();
+        // A lock that cannot be released must not stay held by a pooled connection.
+        const unlocked = await client.query('SELECT pg_advisory_unlock($1)', [key]).then(
+          () => true,
+          () => false,
+        );
+        release(!unlocked);
       }
     },
     async close() {
