@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signWebhook } from '../../src/devtools/shopify-sim/index.ts';
 import { lambdaConfig, createApiHandler, createWorkerHandler } from '../../src/lambda/runtime.ts';
@@ -11,6 +12,7 @@ import { context, httpApiEvent, restApiEvent, scheduledEvent, sqsEvent } from '.
 // tampered one refused, an unknown event shape refused, and the worker running a due job.
 
 const apiSecret = `shpss_${randomBytes(16).toString('hex')}`;
+const stripeSecret = `whsec_${randomBytes(16).toString('hex')}`;
 let storage: TestStorage;
 let config: Config;
 let api: ReturnType<typeof createApiHandler>;
@@ -37,6 +39,7 @@ beforeAll(async () => {
     ...(storage.databaseUrl ? { DATABASE_URL: storage.databaseUrl } : {}),
     SHOPIFY_API_KEY: 'lambda-app',
     SHOPIFY_API_SECRET: apiSecret,
+    STRIPE_WEBHOOK_SECRET: stripeSecret,
   });
   api = createApiHandler(config);
 });
@@ -76,6 +79,35 @@ describe('API handler', () => {
       context(),
     );
     expect(res.statusCode).toBe(401);
+  });
+
+  it('verifies a signed Stripe webhook through the handler (v2 base64 and v1 text)', async () => {
+    const stripe = new Stripe('sk_test_lambda');
+    for (const make of [httpApiEvent, restApiEvent]) {
+      const body = Buffer.from(
+        JSON.stringify({
+          id: `evt_${randomBytes(8).toString('hex')}`,
+          object: 'event',
+          type: 'payment_intent.succeeded',
+          api_version: '2025-10-29.clover',
+          created: Math.floor(Date.now() / 1000),
+          data: { object: { id: 'pi_lambda', object: 'payment_intent', metadata: { note: 'Grüße' } } },
+        }),
+      );
+      const signature = stripe.webhooks.generateTestHeaderString({
+        payload: body.toString(),
+        secret: stripeSecret,
+      });
+      const headers = { 'Content-Type': 'application/json', 'Stripe-Signature': signature };
+      const res = await api(make({ method: 'POST', path: '/webhooks/stripe', headers, body }), context());
+      expect(res.statusCode, res.body).toBe(200);
+      const tampered = Buffer.from(body.toString().replace('pi_lambda', 'pi_other'));
+      const refused = await api(
+        make({ method: 'POST', path: '/webhooks/stripe', headers, body: tampered }),
+        context(),
+      );
+      expect(refused.statusCode).toBe(400);
+    }
   });
 
   it('refuses an event of an unknown shape with a clear error', async () => {
