@@ -96,7 +96,13 @@ export async function run(argv: string[]): Promise<number> {
   const bars = progressBars();
   try {
     const report = args.to
-      ? await copyEmbeddedToServer({ dataDir, targetUrl: args.to, progress: bars })
+      ? await copyEmbeddedToServer({
+          dataDir,
+          targetUrl: args.to,
+          progress: bars,
+          // Undocumented test knob: read the embedded tables in slices of N heap pages.
+          pagesPerSlice: Number(process.env.STOREOPS_COPY_SLICE_PAGES) || undefined,
+        })
       : await copyServerToEmbedded({ sourceUrl: args.from!, dataDir, progress: bars });
     bars.stop();
     const filled = report.tables.filter((t) => t.rows > 0);

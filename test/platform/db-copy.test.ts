@@ -151,7 +151,10 @@ describe.skipIf(!serverUrl)('storeops db copy (needs PostgreSQL: DATABASE_URL)',
 
   it('--to copies the embedded database into an empty PostgreSQL database; tokens still decrypt', async () => {
     const embedded = await fingerprint({ dataDir: embeddedDir });
-    const result = await runCli(['db', 'copy', '--to', secondDb.databaseUrl!, '--data-dir', embeddedDir]);
+    // One heap page per slice: many slices per table, joined into one binary COPY each.
+    const result = await runCli(['db', 'copy', '--to', secondDb.databaseUrl!, '--data-dir', embeddedDir], {
+      STOREOPS_COPY_SLICE_PAGES: '1',
+    });
     expect(result.code, result.output).toBe(0);
     expect(result.output).toMatch(/public\.webhook_inbox\s+[1-9]\d* rows ✓/);
     expect(await fingerprint({ databaseUrl: secondDb.databaseUrl })).toEqual(embedded);

@@ -69,7 +69,7 @@ export async function postgresSource(url: string): Promise<CopySource> {
 const PAGES_PER_SLICE = 2048;
 
 /** PGlite as a source: the single embedded connection, inside one transaction. */
-export async function pgliteSource(pglite: PGlite): Promise<CopySource> {
+export async function pgliteSource(pglite: PGlite, pagesPerSlice = PAGES_PER_SLICE): Promise<CopySource> {
   await pglite.exec('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   const query: QueryFn = async (text, params) => pglite.query(text, params) as any;
   return {
@@ -84,10 +84,10 @@ export async function pgliteSource(pglite: PGlite): Promise<CopySource> {
         [table.qualified],
       );
       const pages = Number(rows[0].pages);
-      for (let first = 0; first <= pages; first += PAGES_PER_SLICE) {
+      for (let first = 0; first <= pages; first += pagesPerSlice) {
         const result = await pglite.query(
           `COPY (SELECT ${columnList(table)} FROM ${table.qualified}
-                  WHERE ctid >= '(${first},0)'::tid AND ctid < '(${first + PAGES_PER_SLICE},0)'::tid)
+                  WHERE ctid >= '(${first},0)'::tid AND ctid < '(${first + pagesPerSlice},0)'::tid)
              TO '/dev/blob'${format === 'binary' ? ' WITH (FORMAT binary)' : ''}`,
         );
         if (result.blob && result.blob.size > 0) yield Buffer.from(await result.blob.arrayBuffer());

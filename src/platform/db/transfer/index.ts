@@ -64,6 +64,8 @@ export async function copyEmbeddedToServer(options: {
   dataDir: string;
   targetUrl: string;
   progress?: CopyProgress;
+  /** Heap pages per slice read from PGlite (tests use 1 to exercise many slices). */
+  pagesPerSlice?: number;
 }): Promise<CopyReport> {
   embeddedLocation(options.dataDir);
   // The target first: it is the cheaper one to find unreachable.
@@ -82,7 +84,7 @@ export async function copyEmbeddedToServer(options: {
     await prepareTarget(target);
     await assertCurrentSchema(target, 'target');
     return await copyRows(
-      await pgliteSource(source.pglite!),
+      await pgliteSource(source.pglite!, options.pagesPerSlice),
       await postgresTarget(options.targetUrl),
       options.progress,
     );
