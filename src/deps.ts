@@ -26,6 +26,7 @@ export async function createDeps(config: Config, options: { logDestination?: Des
   const metrics = createMetrics();
   const database = await openDatabase({
     databaseUrl: config.DATABASE_URL,
+    readUrl: config.DATABASE_READ_URL,
     dataDir: config.STOREOPS_DATA_DIR,
     poolMax: config.DATABASE_POOL_MAX,
   });
@@ -43,7 +44,7 @@ export async function createDeps(config: Config, options: { logDestination?: Des
     tenants: createShopTenants({ audit: identity.audit }),
     audit: identity.audit,
   });
-  const mirror = createMirror({ shopify });
+  const mirror = createMirror({ shopify, database });
   const webhooks = createWebhooks({
     config,
     logger,

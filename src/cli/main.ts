@@ -14,6 +14,18 @@ const commands: Record<string, Command> = {
     summary: 'migrate                                    apply database migrations',
     load: () => import('./migrate.ts'),
   },
+  db: {
+    summary: 'db copy --to|--from postgres://…             move the database between embedded and PostgreSQL',
+    load: () => import('./db.ts'),
+  },
+  backup: {
+    summary: 'backup [--out FILE]                         back up the database (pg_dump or PGlite dump)',
+    load: () => import('./backup.ts'),
+  },
+  restore: {
+    summary: 'restore FILE                               restore a backup into an empty database',
+    load: () => import('./restore.ts'),
+  },
   keys: {
     summary:
       'keys status|rotate|generate                encryption key ring: re-encrypt secrets under the newest key',

@@ -19,6 +19,7 @@ import {
   writeOrderBatch,
   writePreparedOrders,
 } from './bulk.ts';
+import type { Database } from '../platform/db/client.ts';
 import type { ScopeDefinition } from '../platform/http/auth.ts';
 import type { App, Role } from '../platform/http/server.ts';
 import type { Shopify } from '../shopify/index.ts';
@@ -68,12 +69,19 @@ export const MIRROR_SCOPES: readonly ScopeDefinition[] = [
 ];
 
 /** The mirror module: writes, reads, the GDPR operations and the mirrored-data routes. */
-export function createMirror(deps: { shopify: Pick<Shopify, 'adminClient'> }) {
+export function createMirror(deps: {
+  shopify: Pick<Shopify, 'adminClient'>;
+  database?: Pick<Database, 'readTenant'>;
+}) {
   return {
     scopes: MIRROR_SCOPES,
     /** The mirrored-data API (api roles). */
     routes(app: App, role: Role): void {
-      if (role !== 'worker') registerMirrorRoutes(app, { adminClient: (t) => deps.shopify.adminClient(t) });
+      if (role !== 'worker')
+        registerMirrorRoutes(app, {
+          adminClient: (t) => deps.shopify.adminClient(t),
+          readTenant: deps.database ? (t, fn) => deps.database!.readTenant(t, fn) : undefined,
+        });
     },
     upsertProducts,
     upsertCustomers,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { tenantParams } from '../identity/api.ts';
 import { errorResponses } from '../platform/http/schemas.ts';
+import type { Tx } from '../platform/db/client.ts';
 import type { App } from '../platform/http/server.ts';
 import type { AdminClient } from '../shopify/index.ts';
 import { LIST_QUERIES, liveOnly, RECORD_SCHEMAS, recordParams, recordSource } from './api.ts';
@@ -17,18 +18,20 @@ const errors = errorResponses(400, 401, 403, 404);
 const readAccess = { operator: true, staff: 'any', apiKey: ['data:read'] } as const;
 
 /** Registers the list and get routes of the three resources. */
-export function registerMirrorRoutes(
-  app: App,
-  deps: { adminClient: (tenantId: string) => Promise<AdminClient> },
-) {
+type MirrorRouteDeps = {
+  adminClient: (tenantId: string) => Promise<AdminClient>;
+  /** Replica-capable tenant reads (DATABASE_READ_URL); the request's own transaction otherwise. */
+  readTenant?: <T>(tenantId: string, fn: (tx: Tx) => Promise<T>) => Promise<T>;
+};
+
+export function registerMirrorRoutes(app: App, deps: MirrorRouteDeps) {
   for (const resource of RESOURCES) registerDataRoutes(app, deps, resource);
 }
 
-function registerDataRoutes(
-  app: App,
-  deps: { adminClient: (tenantId: string) => Promise<AdminClient> },
-  resource: Resource,
-) {
+function registerDataRoutes(app: App, deps: MirrorRouteDeps, resource: Resource) {
+  // Plain list/get reads may lag a replica; live reads write back, so they stay on the primary.
+  const read = <T>(tenantId: string, fn: (tx: Tx) => Promise<T>) =>
+    deps.readTenant ? deps.readTenant(tenantId, fn) : undefined;
   const item = RECORD_SCHEMAS[resource];
   const singular = resource.slice(0, -1);
   app.get(
@@ -57,7 +60,8 @@ function registerDataRoutes(
           filters,
           request.auth.withTenant,
         );
-      return request.auth.withTenant((tx) => listRecords(tx, tenantId, resource, filters));
+      const work = (tx: Tx) => listRecords(tx, tenantId, resource, filters);
+      return read(tenantId, work) ?? request.auth.withTenant(work);
     },
   );
   app.get(
@@ -77,7 +81,8 @@ function registerDataRoutes(
       const { id } = request.params;
       if (request.query.live)
         return getLive(await deps.adminClient(tenantId), tenantId, resource, id, request.auth.withTenant);
-      return request.auth.withTenant((tx) => getRecord(tx, tenantId, resource, id));
+      const work = (tx: Tx) => getRecord(tx, tenantId, resource, id);
+      return read(tenantId, work) ?? request.auth.withTenant(work);
     },
   );
 }

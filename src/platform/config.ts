@@ -68,6 +68,14 @@ const envSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://')
     .optional(),
+  /**
+   * A read replica of DATABASE_URL (optional): mirrored-data list and get reads go there; nothing
+   * that must see its own write does.
+   */
+  DATABASE_READ_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://')
+    .optional(),
   /** Connections per process in the PostgreSQL pool. */
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(500).default(10),
   /** Apply pending migrations at start (switch off when a deploy step runs `storeops migrate`). */
@@ -226,6 +234,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (values.SHOPIFY_API_KEY && !values.SHOPIFY_API_SECRET) {
     throw new ConfigError(['SHOPIFY_API_SECRET: required when SHOPIFY_API_KEY is set']);
+  }
+  if (values.DATABASE_READ_URL && !values.DATABASE_URL) {
+    throw new ConfigError(['DATABASE_READ_URL: only used with DATABASE_URL, which is not set']);
   }
   if (values.STRIPE_WEBHOOK_SECRET_PREVIOUS && !values.STRIPE_WEBHOOK_SECRET) {
     throw new ConfigError([

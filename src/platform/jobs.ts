@@ -59,6 +59,8 @@ export type Queue<T> = {
 
 const QUEUE_NAME = /^[A-Za-z][A-Za-z0-9_.-]*$/;
 const NIL_UUID = '00000000-0000-0000-0000-000000000000';
+// Arbitrary constant (next to the migrations' 7_041_991): serialises the job tables' grants.
+const GRANT_LOCK_KEY = 7_041_992;
 
 /**
  * Thin typed layer over pg-boss on the application database. Modules `define` queues at wiring
@@ -85,6 +87,7 @@ export function createJobs(deps: { database: Database; logger: Logger; metrics: 
   /** pg-boss worker ids per queue (pg-boss 11 runs one job at a time per worker). */
   const workerIds = new Map<string, string[]>();
   let started = false;
+  let bossStarted = false;
 
   boss.on('error', (error) => logger.error({ err: error }, 'job system error'));
 
@@ -189,7 +192,10 @@ export function createJobs(deps: { database: Database; logger: Logger; metrics: 
     /** Starts pg-boss (installing its schema if needed). Workers and cron only when `work` is true. */
     async start(options: { work: boolean }): Promise<void> {
       await boss.start();
-      await grantJobTablesToAppRole(database);
+      bossStarted = true;
+      // Concurrent GRANTs on one object fail ("tuple concurrently updated") when several
+      // processes start at once on one server: one at a time.
+      await database.withAdvisoryLock(GRANT_LOCK_KEY, () => grantJobTablesToAppRole(database));
       await createQueues();
       // pg-boss looks a queue up the first time something is sent to it (outside any transaction)
       // and caches it. On PGlite's single connection that lookup would wait forever behind the
@@ -211,8 +217,10 @@ export function createJobs(deps: { database: Database; logger: Logger; metrics: 
     },
     /** Stops fetching, lets running handlers finish within `timeoutMs`, then fails what is left. */
     async stop(timeoutMs: number): Promise<void> {
-      if (!started) return;
+      // A start that failed half-way has pg-boss's timers running: stop those too.
+      if (!started && !bossStarted) return;
       started = false;
+      bossStarted = false;
       await boss.stop({ graceful: true, timeout: timeoutMs, close: false, wait: true });
     },
     /** True when the job tables answer. */

@@ -47,6 +47,13 @@ export type Database = {
    */
   withTenant<T>(tenantId: string, fn: (tx: Tx) => Promise<T>): Promise<T>;
   /**
+   * Like `withTenant`, READ ONLY, on the read replica when `DATABASE_READ_URL` is set (else on the
+   * primary). Only for reads that may lag behind writes: never one that must see its own write.
+   */
+  readTenant<T>(tenantId: string, fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /** True when reads of `readTenant` go to a replica. */
+  hasReplica: boolean;
+  /**
    * Same connection semantics as pg-boss needs for `db.executeSql`: one result for one statement,
    * an array of results (one per statement) for a multi-statement script, as node-postgres does.
    */
@@ -70,11 +77,13 @@ async function enterTenant(query: QueryFn, tenantId: string): Promise<void> {
 /** Opens PostgreSQL when `databaseUrl` is set, else PGlite in `dataDir` (or in memory for `memory://`). */
 export async function openDatabase(options: {
   databaseUrl?: string;
+  /** A read replica of `databaseUrl` (PostgreSQL only) for `readTenant`. */
+  readUrl?: string;
   dataDir: string;
   poolMax?: number;
 }): Promise<Database> {
   return options.databaseUrl
-    ? openPostgres(options.databaseUrl, options.poolMax ?? 10)
+    ? openPostgres(options.databaseUrl, options.poolMax ?? 10, options.readUrl)
     : openPglite(options.dataDir);
 }
 
@@ -101,17 +110,27 @@ async function checkout(pool: pg.Pool): Promise<{ client: pg.PoolClient; release
   };
 }
 
-async function openPostgres(connectionString: string, max: number): Promise<Database> {
+function newPool(connectionString: string, max: number) {
   const pool = new pg.Pool({ connectionString, max, application_name: 'storeops' });
   // An idle client that errors (server restart) must not crash the process; the pool replaces it.
   pool.on('error', () => {});
+  return pool;
+}
+
+async function openPostgres(connectionString: string, max: number, readUrl?: string): Promise<Database> {
+  const pool = newPool(connectionString, max);
+  const replica = readUrl ? newPool(readUrl, max) : undefined;
   const query: QueryFn = async (text, params) => pool.query(text, params as unknown[]) as any;
 
-  async function transaction<T>(fn: (tx: Tx) => Promise<T>, tenantId?: string): Promise<T> {
-    const { client, release } = await checkout(pool);
+  async function transaction<T>(
+    fn: (tx: Tx) => Promise<T>,
+    tenantId?: string,
+    on: { pool: pg.Pool; readOnly?: boolean } = { pool },
+  ): Promise<T> {
+    const { client, release } = await checkout(on.pool);
     let destroy = false;
     try {
-      await client.query('BEGIN');
+      await client.query(on.readOnly ? 'BEGIN READ ONLY' : 'BEGIN');
       const txQuery: QueryFn = async (text, params) => client.query(text, params as unknown[]) as any;
       if (tenantId) await enterTenant(txQuery, tenantId);
       const copyFrom = (copySql: string, chunks: Iterable<string>) =>
@@ -136,6 +155,8 @@ async function openPostgres(connectionString: string, max: number): Promise<Data
     query,
     transaction: (fn) => transaction(fn),
     withTenant: (tenantId, fn) => transaction(fn, tenantId),
+    readTenant: (tenantId, fn) => transaction(fn, tenantId, { pool: replica ?? pool, readOnly: true }),
+    hasReplica: replica !== undefined,
     executeSql: (text, values) => pool.query(text, values as unknown[]),
     async withAdvisoryLock(key, fn) {
       const { client, release } = await checkout(pool);
@@ -151,7 +172,10 @@ async function openPostgres(connectionString: string, max: number): Promise<Data
         release(!unlocked);
       }
     },
-    close: () => pool.end(),
+    async close() {
+      await pool.end();
+      await replica?.end();
+    },
   };
 }
 
@@ -179,6 +203,8 @@ async function openPglite(dataDir: string): Promise<Database> {
     query,
     transaction: (fn) => transaction(fn),
     withTenant: (tenantId, fn) => transaction(fn, tenantId),
+    readTenant: (tenantId, fn) => transaction(fn, tenantId),
+    hasReplica: false,
     // pg-boss sends some multi-statement scripts without parameters: PGlite runs parameterless SQL
     // through `exec` (simple protocol, many statements) and the rest through `query`. Like
     // node-postgres, one statement answers one result and several answer one result each (the

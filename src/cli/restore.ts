@@ -1,0 +1,4 @@
+import { runRestore } from './backup.ts';
+
+/** `storeops restore FILE`: see src/cli/backup.ts. */
+export const run = runRestore;
