@@ -132,6 +132,7 @@ async function install(server: BenchServer) {
   if (done.status !== 302) throw new Error(`callback answered ${done.status}: ${await done.text()}`);
 }
 
+const METRICS_TOKEN = randomBytes(24).toString('base64url');
 const sim = await startShopifySim({ apiKey: API_KEY, apiSecret: API_SECRET });
 const storeopsEnv = (extra: Record<string, string | undefined>) => ({
   SHOPIFY_API_KEY: API_KEY,
@@ -143,6 +144,8 @@ const storeopsEnv = (extra: Record<string, string | undefined>) => ({
   STOREOPS_ENCRYPTION_KEYS: `bench:${randomBytes(32).toString('base64')}`,
   STOREOPS_SESSION_SECRET: randomBytes(32).toString('hex'),
   STOREOPS_API_KEY_PEPPER: randomBytes(32).toString('hex'),
+  // Production keeps /metrics off the public port unless a token guards it.
+  METRICS_TOKEN,
   ...extra,
 });
 
@@ -197,7 +200,9 @@ async function serve(role: 'all' | 'api', env: Record<string, string | undefined
 
 /** Mean rows per inbox INSERT and mean INSERT time, from the server's own metrics. */
 async function batching(url: string) {
-  const text = await (await fetch(`${url}/metrics`)).text();
+  const res = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+  if (!res.ok) throw new Error(`/metrics answered ${res.status}`);
+  const text = await res.text();
   const value = (name: string) =>
     Number(new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
   const inserts = value('storeops_webhooks_inbox_batch_rows_count');

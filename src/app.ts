@@ -3,6 +3,7 @@ import { assertKeyRing } from './platform/crypto/vault.ts';
 import { installAccessControl } from './platform/http/auth.ts';
 import { registerHealthRoutes } from './platform/http/health.ts';
 import { registerMediaRoutes } from './platform/http/media.ts';
+import { metricsAccess } from './platform/http/metrics-access.ts';
 import { type App, createHttpServer, type Role } from './platform/http/server.ts';
 
 export type { Role } from './platform/http/server.ts';
@@ -20,6 +21,7 @@ export async function buildApp(deps: Deps, role: Role = 'all'): Promise<App> {
   });
   registerHealthRoutes(app, {
     metrics: deps.metrics,
+    metricsAccess: metricsAccess(deps.config),
     checks: {
       database: async () => (await deps.database.query('SELECT 1 AS ok')).rows.length === 1,
       jobs: () => deps.jobs.healthy(),

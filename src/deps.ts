@@ -6,6 +6,7 @@ import { createLogger } from './platform/logger.ts';
 import { createMetrics } from './platform/metrics.ts';
 import { createScopeRegistry } from './platform/http/auth.ts';
 import type { Door } from './platform/http/server.ts';
+import { isAppError } from './platform/errors.ts';
 import { createMailer } from './platform/mail.ts';
 import { createObjectStorage } from './platform/storage.ts';
 import { createCatalog, imageUrlsFrom } from './catalog/index.ts';
@@ -43,7 +44,23 @@ export async function createDeps(config: Config, options: { logDestination?: Des
     audit: identity.audit,
   });
   const mirror = createMirror({ shopify });
-  const webhooks = createWebhooks({ config, logger, metrics, database, jobs, mirror, shopify });
+  const webhooks = createWebhooks({
+    config,
+    logger,
+    metrics,
+    database,
+    jobs,
+    mirror,
+    shopify,
+    tenantExists: (tenantId) =>
+      identity.tenants.get(tenantId).then(
+        () => true,
+        (error: unknown) => {
+          if (isAppError(error) && error.status === 404) return false;
+          throw error;
+        },
+      ),
+  });
   const sync = createSync({
     database,
     jobs,

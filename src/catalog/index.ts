@@ -36,6 +36,10 @@ import { createDataDirStorage, type ObjectStorage } from '../platform/storage.ts
 import { imageUrlsFrom } from './image-files.ts';
 import { registerImageRoutes } from './image-routes.ts';
 import { createCatalogImages } from './images.ts';
+import { importCsv } from './csv-import.ts';
+import { exportCsv } from './csv-write.ts';
+import type { Readable } from 'node:stream';
+import { type SeedProgress, seedDemoCatalog } from './seed.ts';
 
 /*
  * The native catalog (issue 11; seeds 002 and 004): products with variants, a category tree,
@@ -295,6 +299,31 @@ function createCatalogCore(deps: CatalogDeps) {
       return inTenant(tenantId, (tx) => storeSearch(tx, tenantId, query, currency, urls));
     },
     countries: (tenantId: string) => inTenant(tenantId, (tx) => storeCountries(tx, tenantId)),
+
+    /** Largest CSV an import takes (CATALOG_IMPORT_MAX_BYTES). */
+    importMaxBytes: deps.config.CATALOG_IMPORT_MAX_BYTES,
+    /** Imports a Shopify product CSV in one transaction: all of it, or nothing and a 422 with the lines. */
+    importProducts: (ctx: WriteContext, csv: Readable) =>
+      inTenant(ctx.tenantId, (tx) =>
+        importCsv(tx, ctx, csv, (t, changes) =>
+          events.publishMany(
+            t,
+            'product.updated',
+            changes.map((c) => ({ tenantId: ctx.tenantId, ...c })),
+          ),
+        ),
+      ),
+    /** Every product as a Shopify product CSV stream (read page by page). */
+    async exportProducts(tenantId: string): Promise<Readable> {
+      const publicUrl = deps.config.STOREOPS_PUBLIC_URL;
+      return exportCsv({
+        database,
+        tenantId,
+        currency: await currencyOf(tenantId),
+        imageUrls: urls,
+        absolute: (url) => (url.startsWith('/') ? `${publicUrl}${url}` : url),
+      });
+    },
   };
 }
 
@@ -307,6 +336,12 @@ export function createCatalog(deps: CatalogDeps) {
   return {
     ...catalog,
     scopes: CATALOG_SCOPES,
+    /**
+     * Loads the demo catalog (four categories, 32 products with variants, stock and generated
+     * pictures) into a tenant; idempotent. `storeops catalog seed` (and later `storeops demo`).
+     */
+    seedDemo: (tenantId: string, options: { onProgress?: (p: SeedProgress) => void } = {}) =>
+      seedDemoCatalog(catalog, tenantId, options),
     routes(app: App, role: Role): void {
       if (role === 'worker') return;
       registerStaffCatalogRoutes(app, { catalog });

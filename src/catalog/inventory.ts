@@ -1,6 +1,7 @@
 import type { Tx } from '../platform/db/client.ts';
 import { notFound } from '../platform/errors.ts';
-import { decodeCursor, toPage } from '../platform/http/schemas.ts';
+import { z } from 'zod';
+import { cursorId, cursorUuid, decodeCursor, toPage } from '../platform/http/schemas.ts';
 import type { INVENTORY_REASONS } from './api.ts';
 import { withConstraintErrors } from './text.ts';
 
@@ -110,6 +111,87 @@ export async function setStock(
   });
 }
 
+/** One counted figure for `setStockMany`; `fresh` for a variant created in this transaction (no row yet). */
+export type StockFigure = { variantId: string; onHand: number; fresh?: boolean; allowBackorder?: boolean };
+
+/**
+ * Sets on-hand stock of many variants at one location to counted figures (the CSV import) with a
+ * few multi-row statements: lock the existing rows, insert the missing ones, update the changed
+ * ones, one ledger row per change. A variant without a stock row there gets one (`received`, as a
+ * new variant's first stock); a changed figure is a `correction` of the difference. The database
+ * CHECKs apply as for `adjustStock`. Returns how many figures changed.
+ */
+export async function setStockMany(
+  tx: Tx,
+  tenantId: string,
+  input: { locationId: string; items: StockFigure[]; actor: string; note?: string },
+): Promise<number> {
+  const { locationId } = input;
+  const known = input.items.filter((i) => !i.fresh);
+  const before = new Map<string, number>();
+  if (known.length) {
+    const { rows } = await tx.query<{ variant_id: string; on_hand: number }>(
+      `SELECT variant_id, on_hand FROM catalog_inventory
+        WHERE tenant_id = $1 AND location_id = $2 AND variant_id = ANY($3::uuid[]) FOR UPDATE`,
+      [tenantId, locationId, known.map((i) => i.variantId)],
+    );
+    for (const r of rows) before.set(r.variant_id, r.on_hand);
+  }
+  const inserts = input.items.filter((i) => !before.has(i.variantId));
+  const updates = known.filter((i) => before.has(i.variantId) && before.get(i.variantId) !== i.onHand);
+  const json = (items: StockFigure[]) =>
+    JSON.stringify(
+      items.map((i) => ({
+        variant_id: i.variantId,
+        on_hand: i.onHand,
+        allow_backorder: i.allowBackorder ?? null,
+      })),
+    );
+  return withConstraintErrors(async () => {
+    type After = { variant_id: string; on_hand: number; reserved: number };
+    const after: After[] = [];
+    if (inserts.length) {
+      const { rows } = await tx.query<After>(
+        `INSERT INTO catalog_inventory (tenant_id, variant_id, location_id, on_hand, allow_backorder)
+         SELECT $1, x.variant_id, $2, x.on_hand, coalesce(x.allow_backorder,
+                (SELECT v.allow_backorder FROM catalog_variants v WHERE v.tenant_id = $1 AND v.id = x.variant_id))
+           FROM json_to_recordset($3::json) AS x(variant_id uuid, on_hand int, allow_backorder boolean)
+         RETURNING variant_id, on_hand, reserved`,
+        [tenantId, locationId, json(inserts)],
+      );
+      after.push(...rows);
+    }
+    if (updates.length) {
+      const { rows } = await tx.query<After>(
+        `UPDATE catalog_inventory i SET on_hand = x.on_hand, updated_at = now()
+           FROM json_to_recordset($3::json) AS x(variant_id uuid, on_hand int)
+          WHERE i.tenant_id = $1 AND i.location_id = $2 AND i.variant_id = x.variant_id
+         RETURNING i.variant_id, i.on_hand, i.reserved`,
+        [tenantId, locationId, json(updates)],
+      );
+      after.push(...rows);
+    }
+    const entries = after
+      .map((r) => ({
+        variant_id: r.variant_id,
+        reason: before.has(r.variant_id) ? 'correction' : 'received',
+        delta: r.on_hand - (before.get(r.variant_id) ?? 0),
+        on_hand: r.on_hand,
+        reserved: r.reserved,
+      }))
+      .filter((e) => e.delta !== 0);
+    if (entries.length)
+      await tx.query(
+        `INSERT INTO catalog_inventory_ledger (tenant_id, variant_id, location_id, reason, on_hand_delta, reserved_delta,
+                on_hand_after, reserved_after, actor, note)
+         SELECT $1, x.variant_id, $2, x.reason, x.delta, 0, x.on_hand, x.reserved, $3, $4
+           FROM json_to_recordset($5::json) AS x(variant_id uuid, reason text, delta int, on_hand int, reserved int)`,
+        [tenantId, locationId, input.actor, input.note ?? null, JSON.stringify(entries)],
+      );
+    return entries.length;
+  });
+}
+
 /** Stock of variants (all, one product's, or only those at or below their threshold). */
 export async function listInventory(
   tx: Tx,
@@ -122,8 +204,8 @@ export async function listInventory(
     params.push(options.productId);
     where.push(`v.product_id = $${params.length}`);
   }
-  const cursor = decodeCursor<{ id?: unknown }>(options.cursor);
-  if (cursor && typeof cursor.id === 'string') {
+  const cursor = decodeCursor(options.cursor, z.object({ id: cursorUuid }));
+  if (cursor) {
     params.push(cursor.id);
     where.push(`v.id > $${params.length}::uuid`);
   }
@@ -183,8 +265,8 @@ export async function ledger(
     params.push(options.variantId);
     where.push(`variant_id = $${params.length}`);
   }
-  const cursor = decodeCursor<{ id?: unknown }>(options.cursor);
-  if (cursor && typeof cursor.id === 'number') {
+  const cursor = decodeCursor(options.cursor, z.object({ id: cursorId }));
+  if (cursor) {
     params.push(cursor.id);
     where.push(`id < $${params.length}`);
   }

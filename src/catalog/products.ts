@@ -46,26 +46,58 @@ async function freeHandle(tx: Tx, tenantId: string, title: string): Promise<stri
   for (let n = 2; ; n++) if (!taken.has(`${base}-${n}`)) return `${base}-${n}`;
 }
 
+/** SQL expressions of a product's fields, for the search document (columns or a batch's inputs). */
+type SearchInputs = {
+  title: string;
+  vendor: string;
+  tags: string;
+  category: string;
+  skus: string;
+  description: string;
+};
+
 /**
- * Rebuilds a product's search document (title A; vendor, tags, category and SKUs B; description C),
- * its trigram text and its price range from its current rows.
+ * The search document and trigram text as SQL: title A; vendor, tags, category name and SKUs B;
+ * description C. One formula for single writes and batches (the CSV import).
  */
-export async function refreshProduct(tx: Tx, tenantId: string, productId: string): Promise<void> {
+export function searchSql(f: SearchInputs): { search: string; searchText: string } {
+  return {
+    search: `setweight(to_tsvector('simple', ${f.title}), 'A')
+          || setweight(to_tsvector('simple', concat_ws(' ', ${f.vendor}, array_to_string(${f.tags}, ' '), ${f.category}, ${f.skus})), 'B')
+          || setweight(to_tsvector('simple', ${f.description}), 'C')`,
+    searchText: `lower(concat_ws(' ', ${f.title}, ${f.vendor}, array_to_string(${f.tags}, ' ')))`,
+  };
+}
+
+const REFRESH = searchSql({
+  title: 'p.title',
+  vendor: 'p.vendor',
+  tags: 'p.tags',
+  category:
+    '(SELECT c.name FROM catalog_categories c WHERE c.tenant_id = p.tenant_id AND c.id = p.category_id)',
+  skus: 'v.skus',
+  description: 'p.description_text',
+});
+
+/**
+ * Rebuilds products' search documents, trigram texts and price ranges from their current rows.
+ */
+export async function refreshProducts(tx: Tx, tenantId: string, productIds: string[]): Promise<void> {
+  if (productIds.length === 0) return;
   await tx.query(
-    `UPDATE catalog_products p SET
-        search = setweight(to_tsvector('simple', p.title), 'A')
-              || setweight(to_tsvector('simple', concat_ws(' ', p.vendor, array_to_string(p.tags, ' '),
-                   (SELECT c.name FROM catalog_categories c WHERE c.tenant_id = p.tenant_id AND c.id = p.category_id),
-                   v.skus)), 'B')
-              || setweight(to_tsvector('simple', p.description_text), 'C'),
-        search_text = lower(concat_ws(' ', p.title, p.vendor, array_to_string(p.tags, ' '))),
-        min_price = v.min_price, max_price = v.max_price
-       FROM (SELECT min(price) AS min_price, max(price) AS max_price, string_agg(sku, ' ') AS skus
-               FROM catalog_variants WHERE tenant_id = $1 AND product_id = $2) v
-      WHERE p.tenant_id = $1 AND p.id = $2`,
-    [tenantId, productId],
+    `UPDATE catalog_products p SET search = ${REFRESH.search}, search_text = ${REFRESH.searchText},
+            min_price = v.min_price, max_price = v.max_price
+       FROM unnest($2::uuid[]) AS ids(id)
+       CROSS JOIN LATERAL (SELECT min(price) AS min_price, max(price) AS max_price, string_agg(sku, ' ') AS skus
+               FROM catalog_variants WHERE tenant_id = $1 AND product_id = ids.id) v
+      WHERE p.tenant_id = $1 AND p.id = ids.id`,
+    [tenantId, productIds],
   );
 }
+
+/** Rebuilds one product's search document and price range (see `refreshProducts`). */
+export const refreshProduct = (tx: Tx, tenantId: string, productId: string) =>
+  refreshProducts(tx, tenantId, [productId]);
 
 /** Inserts one variant (and its stock row at the default location). */
 async function insertVariant(
@@ -124,8 +156,8 @@ export async function createProduct(tx: Tx, ctx: WriteContext, input: ProductCre
     const handle = input.handle ?? (await freeHandle(tx, ctx.tenantId, input.title));
     const { rows } = await tx.query<{ id: string }>(
       `INSERT INTO catalog_products (tenant_id, handle, title, description_html, description_text, status, vendor,
-              tags, category_id, seo_title, seo_description)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+              tags, category_id, seo_title, seo_description, option_names)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
       [
         ctx.tenantId,
         handle,
@@ -138,6 +170,7 @@ export async function createProduct(tx: Tx, ctx: WriteContext, input: ProductCre
         input.categoryId ?? null,
         input.seoTitle ?? null,
         input.seoDescription ?? null,
+        input.optionNames ?? [],
       ],
     );
     const productId = rows[0].id;
@@ -183,6 +216,7 @@ const PRODUCT_COLUMNS: Record<string, string> = {
   status: 'status',
   vendor: 'vendor',
   tags: 'tags',
+  optionNames: 'option_names',
   categoryId: 'category_id',
   seoTitle: 'seo_title',
   seoDescription: 'seo_description',

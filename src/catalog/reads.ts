@@ -1,7 +1,8 @@
 import type { Tx } from '../platform/db/client.ts';
 import { sqlParams } from '../platform/db/params.ts';
-import { badRequest, notFound } from '../platform/errors.ts';
-import { decodeCursor, toPage } from '../platform/http/schemas.ts';
+import { notFound } from '../platform/errors.ts';
+import { z } from 'zod';
+import { cursorTimestamp, cursorUuid, decodeCursor, toPage } from '../platform/http/schemas.ts';
 import type { Product } from './api.ts';
 import { findCategory, subtreeIds } from './categories.ts';
 
@@ -26,6 +27,7 @@ export type ProductRow = {
   status: Product['status'];
   vendor: string | null;
   tags: string[];
+  option_names: string[];
   category_id: string | null;
   seo_title: string | null;
   seo_description: string | null;
@@ -125,6 +127,7 @@ export function productView(
     status: p.status,
     vendor: p.vendor,
     tags: p.tags,
+    optionNames: p.option_names ?? [],
     categoryId: p.category_id,
     seoTitle: p.seo_title,
     seoDescription: p.seo_description,
@@ -206,15 +209,8 @@ export async function listProducts(
     where.push(
       `(p.search_text LIKE ${add(`%${query.q.toLowerCase().replace(/[\\%_]/g, '\\$&')}%`)} OR p.search @@ plainto_tsquery('simple', ${add(query.q)}))`,
     );
-  const cursor = decodeCursor<{ at?: unknown; id?: unknown }>(query.cursor);
+  const cursor = decodeCursor(query.cursor, z.object({ at: cursorTimestamp, id: cursorUuid }));
   if (cursor) {
-    if (
-      typeof cursor.at !== 'string' ||
-      typeof cursor.id !== 'string' ||
-      Number.isNaN(Date.parse(cursor.at)) ||
-      !UUID.test(cursor.id)
-    )
-      throw badRequest('INVALID_CURSOR', 'The cursor is not one this API issued');
     where.push(`(p.created_at, p.id) < (${add(cursor.at)}::timestamptz, ${add(cursor.id)}::uuid)`);
   }
   const { rows } = await tx.query<ProductRow>(

@@ -1,5 +1,6 @@
 import type { App } from '../platform/http/server.ts';
 import { registerCategoryRoutes } from './category-routes.ts';
+import { registerCsvRoutes } from './csv-routes.ts';
 import type { CatalogCore } from './index.ts';
 import { registerProductRoutes } from './product-routes.ts';
 import { registerStockRoutes } from './stock-routes.ts';
@@ -15,4 +16,5 @@ export function registerStaffCatalogRoutes(app: App, deps: { catalog: CatalogCor
   registerProductRoutes(app, deps);
   registerCategoryRoutes(app, deps);
   registerStockRoutes(app, deps);
+  registerCsvRoutes(app, deps);
 }

@@ -1,10 +1,9 @@
 import countries from 'i18n-iso-countries';
 import english from 'i18n-iso-countries/langs/en.json' with { type: 'json' };
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { Tx } from '../platform/db/client.ts';
 import { sqlParams } from '../platform/db/params.ts';
-import { badRequest } from '../platform/errors.ts';
-import { decodeCursor, encodeCursor } from '../platform/http/schemas.ts';
+import { cursorTimestamp, cursorUuid, decodeCursor, encodeCursor } from '../platform/http/schemas.ts';
 import type { STORE_SORTS, storeProductSchema } from './api.ts';
 import {
   categoryFilter,
@@ -71,6 +70,7 @@ async function storeViews(tx: Tx, tenantId: string, rows: ProductRow[], currency
       descriptionHtml: p.description_html,
       vendor: p.vendor,
       tags: p.tags,
+      optionNames: p.option_names ?? [],
       category: p.category_id ? (categories.get(p.category_id) ?? null) : null,
       seoTitle: p.seo_title,
       seoDescription: p.seo_description,
@@ -113,6 +113,14 @@ const ORDER: Record<
   title: { key: 'lower(p.title)', dir: 'ASC', value: (r) => r.title.toLowerCase() },
 };
 
+/** The sort key's value in a cursor, per sort. */
+const CURSOR_VALUE: Record<Sort, z.ZodType<string | number>> = {
+  newest: cursorTimestamp,
+  'price-asc': z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  'price-desc': z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  title: z.string().max(1000),
+};
+
 /** The storefront's product list. */
 export async function storeProducts(
   tx: Tx,
@@ -139,17 +147,12 @@ export async function storeProducts(
     where.push(tsq ? `p.search @@ to_tsquery('simple', ${add(tsq)})` : 'false');
   }
   const order = ORDER[query.sort];
-  const cursor = decodeCursor<{ s?: unknown; v?: unknown; id?: unknown }>(query.cursor);
+  // A cursor belongs to one sort; its value is what that sort orders by.
+  const cursor = decodeCursor(
+    query.cursor,
+    z.object({ s: z.literal(query.sort), v: CURSOR_VALUE[query.sort], id: cursorUuid }),
+  );
   if (cursor) {
-    if (
-      cursor.s !== query.sort ||
-      typeof cursor.id !== 'string' ||
-      !['string', 'number'].includes(typeof cursor.v)
-    )
-      throw badRequest(
-        'INVALID_CURSOR',
-        'The cursor is not one this API issued (or belongs to another sort)',
-      );
     const cast = query.sort === 'newest' ? '::timestamptz' : query.sort === 'title' ? '::text' : '::bigint';
     where.push(
       `(${order.key}, p.id) ${order.dir === 'ASC' ? '>' : '<'} (${add(cursor.v)}${cast}, ${add(cursor.id)}::uuid)`,

@@ -71,6 +71,8 @@ export const catalogProducts = pgTable(
     status: text('status').notNull().default('draft'),
     vendor: text('vendor'),
     tags: text('tags').array().notNull().default(sql`'{}'::text[]`),
+    /** Names of the variants' options 1–3 (`{Size,Colour}`), as Shopify's Option1…3 Name. */
+    optionNames: text('option_names').array().notNull().default(sql`'{}'::text[]`),
     categoryId: uuid('category_id'),
     seoTitle: text('seo_title'),
     seoDescription: text('seo_description'),

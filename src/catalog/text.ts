@@ -23,11 +23,13 @@ const ENTITIES: Record<string, string> = {
 
 /** Safe HTML and its plain text (whitespace collapsed). */
 export function cleanDescription(html: string): { html: string; text: string } {
-  const safe = sanitizeHtml(html, ALLOWED);
-  const text = sanitizeHtml(safe.replace(/<(br|\/p|\/li|\/h[1-6]|\/div)\b[^>]*>/gi, ' $&'), {
-    allowedTags: [],
-    allowedAttributes: {},
-  })
+  // Plain text without markup characters is its own safe HTML (a fast path for bulk imports).
+  const safe = /[<>&"]/.test(html) ? sanitizeHtml(html, ALLOWED) : html;
+  // The sanitised HTML is well-formed with only &amp; &lt; &gt; &quot; escapes left, so removing
+  // its tags (after a space for line-breaking ones) and decoding those gives its text.
+  const text = safe
+    .replace(/<(br|\/p|\/li|\/h[1-6]|\/div)\b[^>]*>/gi, ' $&')
+    .replace(/<[^>]*>/g, '')
     .replace(/&(amp|lt|gt|quot|#39);/g, (e) => ENTITIES[e] ?? e)
     .replace(/\s+/g, ' ')
     .trim();

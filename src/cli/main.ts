@@ -24,9 +24,18 @@ const commands: Record<string, Command> = {
       'shopify-sim [--port 4100] [--seed N] [--plan standard|advanced|plus]   run the local Shopify simulator',
     load: () => import('./shopify-sim.ts'),
   },
+  'stripe-sim': {
+    summary:
+      'stripe-sim [--port 4200] [--seed N] [--webhook-url U]             run the local Stripe simulator',
+    load: () => import('./stripe-sim.ts'),
+  },
   sync: {
     summary: 'sync <shop> [--full|--reconcile]            mirror a shop with a progress bar',
     load: () => import('./sync.ts'),
+  },
+  catalog: {
+    summary: 'catalog seed --tenant <slug>              load the demo catalog (idempotent)',
+    load: () => import('./catalog.ts'),
   },
   operator: {
     summary: 'operator create --email E [--password-stdin]   add a platform operator',

@@ -2,7 +2,7 @@ import type { Tx } from '../platform/db/client.ts';
 import { randomAlphanumeric, randomToken } from '../platform/crypto/tokens.ts';
 import { notFound, unprocessable } from '../platform/errors.ts';
 import type { ApiKeyScope, ScopeRegistry } from '../platform/http/auth.ts';
-import { decodeCursor, toPage } from '../platform/http/schemas.ts';
+import { decodeCursor, timeIdCursor, toPage } from '../platform/http/schemas.ts';
 import type { Actor, Audit } from './audit.ts';
 import type { IdentitySecrets } from './secrets.ts';
 
@@ -109,7 +109,7 @@ export function createApiKeys(deps: { audit: Audit; secrets: IdentitySecrets; sc
     },
 
     async list(tx: Tx, options: { limit: number; cursor?: string }) {
-      const after = decodeCursor<{ t: string; id: string }>(options.cursor);
+      const after = decodeCursor(options.cursor, timeIdCursor);
       const { rows } = await tx.query<Row>(
         `SELECT ${COLUMNS}, created_at::text AS cursor_t FROM api_keys
           ${after ? 'WHERE (created_at, id) > ($2::timestamptz, $3::uuid)' : ''}

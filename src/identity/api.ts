@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { STAFF_ROLES } from '../platform/http/roles.ts';
+import { isoTimeQuery } from '../platform/http/schemas.ts';
 import { MAX_PASSWORD_LENGTH } from './policy.ts';
 
 // Request and response shapes of the identity API (issue 4), shared with web/. Passwords are
@@ -131,7 +132,7 @@ export const apiKeySchema = z.object({
 export const createApiKeyBody = z.object({
   name: z.string().trim().min(1).max(100),
   scopes: z.array(apiKeyScope).min(1).max(50),
-  expiresAt: z.iso.datetime({ offset: true }).optional(),
+  expiresAt: isoTimeQuery.optional(),
 });
 export const createdApiKeySchema = apiKeySchema.extend({
   key: z.string().describe('The secret key: shown once, store it now'),
@@ -152,7 +153,7 @@ export const auditQuery = z.object({
   limit: z.coerce.number().int().min(1).max(250).default(50),
   cursor: z.string().max(512).optional(),
   action: z.string().max(100).optional(),
-  since: z.iso.datetime({ offset: true }).optional(),
+  since: isoTimeQuery.optional(),
   tenant: z.string().max(100).optional(),
 });
 

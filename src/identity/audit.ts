@@ -1,6 +1,6 @@
 import type { Database, Tx } from '../platform/db/client.ts';
 import type { Principal } from '../platform/http/auth.ts';
-import { decodeCursor, toPage } from '../platform/http/schemas.ts';
+import { decodeCursor, timeIdCursor, toPage } from '../platform/http/schemas.ts';
 
 /** Who did something, as the audit log records it (never a secret). */
 export type Actor = { kind: string; id?: string; label?: string };
@@ -92,7 +92,7 @@ export function createAudit(database: Database) {
     tx?: Tx,
   ): Promise<{ items: AuditEvent[]; nextCursor: string | null }> {
     const query = tx ? tx.query : database.query;
-    const after = decodeCursor<{ t: string; id: string }>(options.cursor);
+    const after = decodeCursor(options.cursor, timeIdCursor);
     const where: string[] = [];
     const params: unknown[] = [];
     const bind = (value: unknown) => {

@@ -3,6 +3,7 @@ import type { Database } from '../platform/db/client.ts';
 import { safeEqual } from '../platform/crypto/tokens.ts';
 import { AppError, unauthorized } from '../platform/errors.ts';
 import type { ApiKeyScope, Authenticator, Principal, TenantRef } from '../platform/http/auth.ts';
+import { isStorableText } from '../platform/http/hardening.ts';
 import { API_KEY_TOUCH_SECONDS } from './policy.ts';
 import type { IdentitySecrets } from './secrets.ts';
 import type { PasswordLogins } from './logins.ts';
@@ -69,7 +70,9 @@ export function createAuthenticator(deps: {
   ): Promise<Principal> {
     const decoded = Buffer.from(encoded, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
-    if (colon <= 0) throw unauthorized('Malformed Basic credentials', 'INVALID_CREDENTIALS');
+    // A NUL cannot be part of any stored e-mail (PostgreSQL refuses it): malformed, not a failed login.
+    if (colon <= 0 || !isStorableText(decoded))
+      throw unauthorized('Malformed Basic credentials', 'INVALID_CREDENTIALS');
     const account = await logins.check({
       email: decoded.slice(0, colon),
       password: decoded.slice(colon + 1),

@@ -106,8 +106,7 @@ export function createPasswordLogins(deps: { database: Database; throttle: Throt
     const email = input.email.trim().toLowerCase();
     const accountKey = `login:acct:${email}`;
     const ipKey = `login:ip:${input.ip}`;
-    await throttle.check(ipKey);
-    const failures = await throttle.check(accountKey);
+    const failures = await throttle.checkLogin(accountKey, ipKey, THROTTLE.accountLogin);
 
     const found = await candidates(email, { operators: input.operators });
     const matched: Candidate[] = [];

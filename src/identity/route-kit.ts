@@ -22,6 +22,14 @@ export const pageQuery = z.object({
   cursor: z.string().max(512).optional(),
 });
 
+/**
+ * Config of the public routes that take credentials or create accounts (logins, sign-ups, codes):
+ * each is throttled by identity's own rules (policy.ts: failures per account and per address), so
+ * it is kept out of the general per-address request budget — failed logins must not use up the
+ * budget of everyone behind an address (issue 16).
+ */
+export const throttledPublic = { access: 'public', rateLimit: false } as const;
+
 /** Who did it and from where, for the audit log. */
 export const by = (request: FastifyRequest) => ({ actor: actorOf(request.auth.principal), ip: request.ip });
 

@@ -19,7 +19,7 @@ import {
 } from './api.ts';
 import type { IdentityCore } from './index.ts';
 import { registerKeyAndAuditRoutes } from './key-audit-routes.ts';
-import { by, errors, listOf, pageQuery, tenantOf } from './route-kit.ts';
+import { by, errors, listOf, pageQuery, tenantOf, throttledPublic } from './route-kit.ts';
 
 /**
  * Operators, dashboard sessions, `me`, tenants, staff, API keys and the audit log (issue 4).
@@ -31,7 +31,7 @@ export function registerIdentityRoutes(app: App, deps: { identity: IdentityCore 
   app.post(
     '/api/v1/operators/bootstrap',
     {
-      config: { access: 'public' },
+      config: throttledPublic,
       schema: {
         tags: ['identity'],
         summary: 'Create the first operator (only while no operator exists)',
@@ -49,7 +49,7 @@ export function registerIdentityRoutes(app: App, deps: { identity: IdentityCore 
   app.post(
     '/api/v1/sessions',
     {
-      config: { access: 'public' },
+      config: throttledPublic,
       schema: {
         tags: ['identity'],
         summary: 'Log in (operator or staff): sets the HttpOnly session cookie and returns the CSRF token',

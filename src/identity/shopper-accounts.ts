@@ -138,8 +138,9 @@ export async function login(
 ): Promise<ShopperTokens> {
   const accountKey = `shopper:login:${tenant.id}:${input.email}`;
   const record = shopperAudit(deps.audit, tenant, ip);
+  const ipKey = `login:ip:${ip}`;
   const keys = [
-    [`login:ip:${ip}`, THROTTLE.ipLogin],
+    [ipKey, THROTTLE.ipLogin],
     [accountKey, THROTTLE.accountLogin],
   ] as const;
   return throttled(
@@ -169,6 +170,8 @@ export async function login(
         return { ok: true, value: await tokensFor(deps.secrets, tenant.id, shopper, refresh) };
       }),
     accountKey,
+    // The same policy as staff logins: a blocked address refuses only accounts that have failed.
+    () => deps.throttle.checkLogin(accountKey, ipKey, THROTTLE.accountLogin),
   );
 }
 

@@ -127,14 +127,21 @@ export async function throttled<T>(
   keys: readonly (readonly [string, ThrottleRule])[],
   attempt: () => Promise<Attempt<T>>,
   clearOnSuccess?: string,
+  /** Replaces the default check (every key blocks); returns the failures of `clearOnSuccess`. */
+  check?: () => Promise<number>,
 ): Promise<T> {
-  const counts = new Map<string, number>();
-  for (const [key] of keys) counts.set(key, await throttle.check(key));
+  let failures = 0;
+  if (check) failures = await check();
+  else
+    for (const [key] of keys) {
+      const count = await throttle.check(key);
+      if (key === clearOnSuccess) failures = count;
+    }
   const outcome = await attempt();
   if (!outcome.ok) {
     if (outcome.counts) for (const [key, rule] of keys) await throttle.record(key, rule);
     throw outcome.error;
   }
-  if (clearOnSuccess && (counts.get(clearOnSuccess) ?? 0) > 0) await throttle.clear(clearOnSuccess);
+  if (clearOnSuccess && failures > 0) await throttle.clear(clearOnSuccess);
   return outcome.value;
 }

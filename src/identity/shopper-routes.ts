@@ -15,7 +15,7 @@ import {
   verifyBody,
 } from './api.ts';
 import type { IdentityCore } from './index.ts';
-import { tenantOf } from './route-kit.ts';
+import { tenantOf, throttledPublic } from './route-kit.ts';
 import { refreshCookieName, type ShopperTokens } from './shoppers.ts';
 
 const errors = {
@@ -45,7 +45,7 @@ export function registerShopperRoutes(app: App, deps: { identity: IdentityCore }
   app.post(
     `${base}/register`,
     {
-      config: { access: 'public' },
+      config: throttledPublic,
       schema: {
         tags: ['shoppers'],
         summary: 'Sign up: e-mails a 6-digit verification code',
@@ -63,7 +63,7 @@ export function registerShopperRoutes(app: App, deps: { identity: IdentityCore }
   app.post(
     `${base}/verify`,
     {
-      config: { access: 'public' },
+      config: throttledPublic,
       schema: {
         tags: ['shoppers'],
         summary: 'Confirm the e-mail address with the code (5 tries, 15 minutes)',
@@ -78,7 +78,7 @@ export function registerShopperRoutes(app: App, deps: { identity: IdentityCore }
   app.post(
     `${base}/verify/resend`,
     {
-      config: { access: 'public' },
+      config: throttledPublic,
       schema: {
         tags: ['shoppers'],
         summary: 'E-mail a new verification code',
@@ -94,7 +94,7 @@ export function registerShopperRoutes(app: App, deps: { identity: IdentityCore }
   app.post(
     `${base}/login`,
     {
-      config: { access: 'public' },
+      config: throttledPublic,
       schema: {
         tags: ['shoppers'],
         summary: 'Log in (verified accounts): access token in the body, refresh token in an HttpOnly cookie',
@@ -183,7 +183,7 @@ export function registerShopperRoutes(app: App, deps: { identity: IdentityCore }
   app.post(
     `${base}/password-reset`,
     {
-      config: { access: 'public' },
+      config: throttledPublic,
       schema: {
         tags: ['shoppers'],
         summary: 'E-mail a password reset code',
@@ -201,7 +201,7 @@ export function registerShopperRoutes(app: App, deps: { identity: IdentityCore }
   app.post(
     `${base}/password-reset/confirm`,
     {
-      config: { access: 'public' },
+      config: throttledPublic,
       schema: {
         tags: ['shoppers'],
         summary: 'Set a new password with the e-mailed code (signs out every device)',

@@ -2,7 +2,7 @@ import type { Database, Tx } from '../platform/db/client.ts';
 import { hashPassword } from '../platform/crypto/passwords.ts';
 import { conflict, notFound } from '../platform/errors.ts';
 import type { StaffRole } from '../platform/http/auth.ts';
-import { decodeCursor, toPage } from '../platform/http/schemas.ts';
+import { decodeCursor, timeIdCursor, toPage } from '../platform/http/schemas.ts';
 import type { Actor, Audit } from './audit.ts';
 import { assertStrongPassword } from './password-policy.ts';
 
@@ -85,7 +85,7 @@ export function createStaff(deps: { audit: Audit; onCredentialsChanged: (userId:
 
   return {
     async list(tx: Tx, options: { limit: number; cursor?: string }) {
-      const after = decodeCursor<{ t: string; id: string }>(options.cursor);
+      const after = decodeCursor(options.cursor, timeIdCursor);
       const { rows } = await tx.query<Row>(
         `SELECT ${COLUMNS}, created_at::text AS cursor_t FROM tenant_users
           ${after ? 'WHERE (created_at, id) > ($2::timestamptz, $3::uuid)' : ''}

@@ -1,6 +1,6 @@
 import type { Database, Tx } from '../platform/db/client.ts';
 import { conflict, notFound } from '../platform/errors.ts';
-import { decodeCursor, toPage } from '../platform/http/schemas.ts';
+import { decodeCursor, timeIdCursor, toPage } from '../platform/http/schemas.ts';
 import type { Actor, Audit } from './audit.ts';
 
 /** A tenant as the API returns it. */
@@ -82,7 +82,7 @@ export function createTenants(deps: { database: Database; audit: Audit }) {
 
     /** Oldest first, keyset-paginated. */
     async list(options: { limit: number; cursor?: string; status?: string }) {
-      const after = decodeCursor<{ t: string; id: string }>(options.cursor);
+      const after = decodeCursor(options.cursor, timeIdCursor);
       const params: unknown[] = [];
       const where: string[] = [];
       if (options.status) {

@@ -22,6 +22,33 @@ export function createThrottle(database: Database) {
     },
 
     /**
+     * The login policy (docs/security.md): an account's lockout refuses every attempt on it, the
+     * right password included; a blocked address refuses only accounts that have failed within
+     * their window, so one address's attacker does not lock out a colleague behind the same
+     * address who has not failed. Returns the account's failures in the window.
+     */
+    async checkLogin(accountKey: string, addressKey: string, accountRule: ThrottleRule): Promise<number> {
+      const { rows } = await database.query<{
+        key: string;
+        count: number;
+        current: boolean;
+        wait: number | null;
+      }>(
+        `SELECT key, count, window_started_at > now() - make_interval(secs => $3::float8) AS current,
+                CASE WHEN blocked_until > now() THEN extract(epoch FROM blocked_until - now())::float8 END AS wait
+           FROM auth_throttles WHERE key IN ($1, $2)`,
+        [accountKey, addressKey, accountRule.windowSeconds],
+      );
+      const account = rows.find((r) => r.key === accountKey);
+      const address = rows.find((r) => r.key === addressKey);
+      if (account?.wait) throw tooManyRequests(account.wait, 'Too many attempts; try again later');
+      const failures = account?.current ? account.count : 0;
+      if (address?.wait && failures > 0)
+        throw tooManyRequests(address.wait, 'Too many attempts; try again later');
+      return failures;
+    },
+
+    /**
      * Counts one event against `key`; once `rule.max` are reached within the window the key is
      * blocked, each block twice as long as the one before. Returns the seconds blocked, if any.
      */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { tenantParams } from '../identity/api.ts';
+import { isoTimeQuery } from '../platform/http/schemas.ts';
 import { RESOURCES } from './queries.ts';
 
 /*
@@ -15,10 +16,7 @@ export const recordParams = tenantParams.extend({
   id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER),
 });
 
-const isoTime = z
-  .string()
-  .max(40)
-  .refine((v) => !Number.isNaN(Date.parse(v)), 'must be an ISO-8601 date or time');
+const isoTime = isoTimeQuery;
 const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(250).default(50),
   cursor: z.string().max(1024).optional(),

@@ -1,5 +1,6 @@
 import type { Tx } from '../platform/db/client.ts';
-import { badRequest, notFound } from '../platform/errors.ts';
+import { notFound } from '../platform/errors.ts';
+import { z } from 'zod';
 import { decodeCursor, encodeCursor } from '../platform/http/schemas.ts';
 import type { AdminClient } from '../shopify/index.ts';
 import { writeOrderBatch } from './bulk.ts';
@@ -52,6 +53,9 @@ async function writeBack(tx: Tx, tenantId: string, resource: Resource, rows: unk
 }
 
 /** A page read through to Shopify. */
+/** A live page's cursor: Shopify's own end cursor (opaque to us, sent back to Shopify as a variable). */
+const liveCursor = z.object({ live: z.string().min(1).max(512) });
+
 export async function listLive(
   client: AdminClient,
   tenantId: string,
@@ -60,12 +64,10 @@ export async function listLive(
   withTenant: WithTenant,
 ) {
   const spec = SPECS[resource];
-  const cursor = decodeCursor<{ live?: unknown }>(f.cursor);
-  if (cursor && typeof cursor.live !== 'string')
-    throw badRequest('INVALID_CURSOR', 'The cursor is not one this API issued');
+  const cursor = decodeCursor(f.cursor, liveCursor);
   const { data } = await client.request<Record<string, any>>(pageQuery(spec, 'ID'), {
     first: Math.min(f.limit, LIVE_PAGE[resource]),
-    after: (cursor?.live as string | undefined) ?? null,
+    after: cursor?.live ?? null,
     query: shopifySearch(resource, f),
   });
   const page = data[spec.connection] as {

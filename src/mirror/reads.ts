@@ -1,7 +1,8 @@
 import type { Tx } from '../platform/db/client.ts';
 import { sqlParams } from '../platform/db/params.ts';
-import { badRequest, notFound } from '../platform/errors.ts';
-import { decodeCursor, encodeCursor } from '../platform/http/schemas.ts';
+import { notFound } from '../platform/errors.ts';
+import { z } from 'zod';
+import { cursorId, decodeCursor, encodeCursor } from '../platform/http/schemas.ts';
 import type { Resource } from './queries.ts';
 import { loadRecords, views } from './records.ts';
 import { compileSearch } from './search.ts';
@@ -70,6 +71,9 @@ function filterConditions(resource: Resource, f: ListFilters, add: (value: unkno
   return where;
 }
 
+/** What a mirror list's cursor holds. */
+const mirrorCursor = z.object({ id: cursorId });
+
 /** Lists from the mirror (keyset on id, newest first). */
 export async function listRecords(tx: Tx, tenantId: string, resource: Resource, f: ListFilters) {
   const { params, add } = sqlParams(tenantId);
@@ -78,12 +82,8 @@ export async function listRecords(tx: Tx, tenantId: string, resource: Resource, 
     const compiled = compileSearch(resource, f.q, add);
     if (compiled) where.push(compiled);
   }
-  const cursor = decodeCursor<{ id?: unknown }>(f.cursor);
-  if (cursor) {
-    if (typeof cursor.id !== 'number')
-      throw badRequest('INVALID_CURSOR', 'The cursor is not one this API issued');
-    where.push(`id < ${add(cursor.id)}`);
-  }
+  const cursor = decodeCursor(f.cursor, mirrorCursor);
+  if (cursor) where.push(`id < ${add(cursor.id)}`);
   const { rows } = await tx.query<Record<string, any>>(
     `SELECT * FROM ${TABLES[resource]} WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ${f.limit + 1}`,
     params,

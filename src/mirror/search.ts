@@ -1,4 +1,5 @@
 import { badRequest } from '../platform/errors.ts';
+import { isIsoDateOrTime } from '../platform/http/schemas.ts';
 import type { Resource } from './queries.ts';
 
 /*
@@ -216,8 +217,7 @@ function compileTerm(resource: Resource, term: Term, add: (value: unknown) => st
   };
   switch (field.kind) {
     case 'time': {
-      if (Number.isNaN(Date.parse(value)))
-        throw badRequest('INVALID_QUERY', `"${term.field}" needs a date or time`);
+      if (!isIsoDateOrTime(value)) throw badRequest('INVALID_QUERY', `"${term.field}" needs a date or time`);
       return `${field.column} ${op} ${add(value)}::timestamptz`;
     }
     case 'int': {

@@ -84,6 +84,22 @@ const envSchema = z.object({
   CORS_ORIGINS: list.default([]),
   /** Requests per minute per client IP on /api (login and sign-up have tighter limits of their own). */
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
+  /** A client must send the whole request head (line and headers) within this; else 408 and closed. */
+  HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  /** …and the whole request, body included, within this (uploads count: size it for the largest). */
+  HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
+  /** An idle keep-alive connection is closed after this (keep it above a load balancer's idle timeout). */
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(72_000),
+  /** A connection with no traffic either way for this long is closed (event streams ping every 15 s). */
+  HTTP_IDLE_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(120_000),
+  /** Open connections one client address may hold (0: no cap). Behind a proxy the proxy is one address. */
+  HTTP_MAX_CONNECTIONS_PER_IP: z.coerce.number().int().min(0).max(1_000_000).default(256),
+  /** Bearer token `/metrics` requires (`Authorization: Bearer <token>`); with it, metrics are on the public port. */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').max(512).optional(),
+  /** Serve `/metrics` on a listener of its own at this port (0 picks a free one), off the public port. */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** Interface of the metrics listener (loopback by default: scrape from the same host or a sidecar). */
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   /** How long SIGTERM waits for HTTP requests and running jobs before closing. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
   /** Largest request body accepted, in bytes. */
@@ -102,8 +118,23 @@ const envSchema = z.object({
     .string()
     .refine((v) => v.includes('{shop}'), 'must contain {shop}')
     .default('https://{shop}'),
+  /** sk_… ; unset means the offline `test` payment provider (issue 12). */
   STRIPE_SECRET_KEY: z.string().min(1).optional(),
+  /** Where the Stripe API lives; unset means api.stripe.com (the simulator: 127.0.0.1, its port, http). */
+  STRIPE_API_HOST: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]+$|^\[[0-9A-Fa-f:.]+\]$/, 'must be a host name or address')
+    .optional(),
+  STRIPE_API_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  STRIPE_API_PROTOCOL: z.enum(['https', 'http']).optional(),
+  /** How long one Stripe API call may take before it counts as a (transient) failure. */
+  STRIPE_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  /** stripe-node's own retries (same idempotency key); the capture outbox retries on top of these. */
+  STRIPE_MAX_NETWORK_RETRIES: z.coerce.number().int().min(0).max(5).default(0),
+  /** The webhook endpoint's signing secret (whsec_…). */
   STRIPE_WEBHOOK_SECRET: z.string().min(1).optional(),
+  /** The previous signing secret, accepted while a rotation is under way. */
+  STRIPE_WEBHOOK_SECRET_PREVIOUS: z.string().min(1).optional(),
   /** smtp://… ; unset writes .eml files under <data dir>/mail. */
   SMTP_URL: z
     .string()
@@ -134,6 +165,8 @@ const envSchema = z.object({
     .default('0 2 * * *'),
   /** Largest product image accepted by an upload, in bytes (bigger ones are 413). */
   CATALOG_IMAGE_MAX_BYTES: z.coerce.number().int().min(1024).max(1_073_741_824).default(10_485_760),
+  /** Largest product CSV an import accepts, in bytes (bigger ones are 413); 100,000 products are ~45 MB. */
+  CATALOG_IMPORT_MAX_BYTES: z.coerce.number().int().min(1024).max(4_294_967_296).default(268_435_456),
   /** Set to store objects (product images) in this S3 bucket instead of the data dir. */
   STOREOPS_S3_BUCKET: z.string().min(3).max(63).optional(),
   /** An S3-compatible endpoint (MinIO, s3rver, R2…); path-style addressing is used with it. */
@@ -187,6 +220,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (values.SHOPIFY_API_KEY && !values.SHOPIFY_API_SECRET) {
     throw new ConfigError(['SHOPIFY_API_SECRET: required when SHOPIFY_API_KEY is set']);
+  }
+  if (values.STRIPE_WEBHOOK_SECRET_PREVIOUS && !values.STRIPE_WEBHOOK_SECRET) {
+    throw new ConfigError([
+      'STRIPE_WEBHOOK_SECRET_PREVIOUS: only used with STRIPE_WEBHOOK_SECRET, which is not set',
+    ]);
+  }
+  if (values.HTTP_HEADERS_TIMEOUT_MS > values.HTTP_REQUEST_TIMEOUT_MS) {
+    throw new ConfigError(['HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS']);
   }
   const s3Only = (['STOREOPS_S3_ENDPOINT', 'STOREOPS_S3_REGION', 'STOREOPS_S3_PUBLIC_URL'] as const).filter(
     (name) => values[name] !== undefined,

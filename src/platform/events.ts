@@ -70,6 +70,12 @@ export function createEventBus<S extends Record<string, z.ZodType>>(deps: {
       await eventQueues.get(event)?.send(data, { tx });
       logger.debug({ event: `${prefix}.${event}` }, 'domain event queued');
     },
+    /** Publishes many events of one kind in one statement, atomically with the caller's transaction. */
+    async publishMany<E extends Name>(tx: Tx, event: E, data: readonly Payload<E>[]): Promise<void> {
+      await eventQueues.get(event)?.sendMany(data, { tx });
+      if (data.length)
+        logger.debug({ event: `${prefix}.${event}`, count: data.length }, 'domain events queued');
+    },
     /** Queue name of an event (for status pages and tests). */
     queueName: (event: Name) => `${prefix}.${event}`,
   };

@@ -175,7 +175,7 @@ export function createShopify(
     routes(app: App, role: Role): void {
       if (role === 'worker') return;
       registerShopifyOAuthRoutes(app, { shopify });
-      registerLandingPage(app);
+      registerLandingPage(app, { resolveShop: shopify.resolveShop });
       registerShopifyApiRoutes(app, { shopify, audit: deps.audit });
     },
   };

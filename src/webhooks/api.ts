@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { tenantParams } from '../identity/api.ts';
-import { paginationQuery } from '../platform/http/schemas.ts';
+import { isoTimeQueryDate, paginationQuery } from '../platform/http/schemas.ts';
 import { SUBSCRIBABLE_TOPICS } from './topics.ts';
 
 export { tenantParams };
@@ -18,21 +18,22 @@ export const EVENT_STATUSES = [
   'orphaned',
 ] as const;
 
-const time = z.iso
-  .datetime({ offset: true })
-  .transform((v) => new Date(v))
-  .meta({ example: '2025-01-31T09:00:00Z' });
+const time = isoTimeQueryDate;
+/** Shopify's `orders/create` or Stripe's `payment_intent.succeeded`. */
 const topic = z
   .string()
   .max(128)
-  .regex(/^[a-z0-9_]+(\/[a-z0-9_]+)+$/, 'must look like orders/create');
+  .regex(
+    /^[a-z0-9_]+(\/[a-z0-9_]+)+$|^[a-z0-9_]+(\.[a-z0-9_]+)+$/,
+    'must look like orders/create or charge.refunded',
+  );
 
 /** `:event` */
 export const eventParams = tenantParams.extend({
   event: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER),
 });
 
-/** An event source: `shopify`, later `stripe`, `pixel`. */
+/** An event source: `shopify`, `stripe`, later `pixel`. */
 export const eventSource = z
   .string()
   .regex(/^[a-z][a-z0-9_-]{0,31}$/, 'must look like shopify')
@@ -73,7 +74,7 @@ const isoOut = z.string().meta({ format: 'date-time' });
 /** One event in a list. */
 export const eventSummarySchema = z.object({
   id: z.number().int(),
-  source: z.string().describe('Who sent it: shopify (later stripe, pixel)'),
+  source: z.string().describe('Who sent it: shopify, stripe (later pixel)'),
   topic: z.string(),
   shopDomain: z.string(),
   webhookId: z.string(),

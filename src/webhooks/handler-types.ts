@@ -7,7 +7,7 @@ import type { Tx } from '../platform/db/client.ts';
  * (The mirror, sync and, later, commerce and analytics import this file; it has no state.)
  */
 
-/** Who sent an event: `shopify` today; `stripe` and `pixel` arrive with their intake adapters. */
+/** Who sent an event: `shopify`, `stripe`; `pixel` arrives with its intake adapter. */
 export type WebhookSource = string;
 
 /** One stored delivery being applied by a worker. */

@@ -4,7 +4,7 @@ import type { Logger } from '../platform/logger.ts';
 
 /** One verified delivery, as a source's intake adapter hands it to the inbox. */
 export type InboxDelivery = {
-  /** `shopify`, later `stripe`, `pixel`… */
+  /** `shopify`, `stripe`, later `pixel`… */
   source: string;
   /** Unique within the source; a repeat of a stored key is a duplicate (Shopify: shop/webhook id). */
   dedupeKey: string;

@@ -4,10 +4,10 @@
  * with backoff and a dead-letter queue, the event log with replay, a live stream, subscription
  * management through the Admin API, retention and metrics. docs/webhooks.md describes it.
  *
- * Provider-neutral: each row has a `source` (`shopify` today) and each source an intake adapter
+ * Provider-neutral: each row has a `source` (`shopify`, `stripe`) and each source an intake adapter
  * (./sources/); modules react through `subscribe(source, topics, handler)` only.
  *
- *   const webhooks = createWebhooks({ config, logger, metrics, database, jobs, mirror, shopify });
+ *   const webhooks = createWebhooks({ config, logger, metrics, database, jobs, mirror, shopify, tenantExists });
  *   webhooks.subscribe('shopify', ['bulk_operations/finish'], { name: 'sync', apply: async (tx, events) => … });
  *   webhooks.routes(app, role);   // in buildApp: routes (api roles), processor (worker roles)
  */
@@ -35,6 +35,7 @@ import { registerWebhookRoutes } from './routes/index.ts';
 import { createShopResolver } from './shop-resolver.ts';
 import { onShopRedacted, subscribeShopHandlers } from './shop-handlers.ts';
 import { shopifyIntake } from './sources/shopify.ts';
+import { type PaymentIntentTenantLookup, stripeIntake } from './sources/stripe.ts';
 import { createLiveStream } from './stream.ts';
 import { createSubscriptions } from './subscriptions.ts';
 
@@ -72,6 +73,8 @@ export function createWebhooks(deps: {
     Shopify,
     'resolveShop' | 'handleAppUninstalled' | 'handleShopRedact' | 'adminClient' | 'events'
   >;
+  /** True when StoreOps holds the tenant (Stripe events name theirs in metadata). */
+  tenantExists: (tenantId: string) => Promise<boolean>;
 }) {
   const { config, database, jobs, mirror, shopify } = deps;
   const logger = deps.logger.child({ module: 'webhooks' });
@@ -82,6 +85,12 @@ export function createWebhooks(deps: {
     // A redacted shop's data is gone: its deliveries are recorded as orphans, never applied.
     return held && held.status !== 'redacted' ? held.tenantId : null;
   });
+
+  // Stripe events name their tenant; a cached existence check keeps unknown ones orphaned.
+  const tenantCache = createShopResolver(async (tenantId) =>
+    (await deps.tenantExists(tenantId)) ? tenantId : null,
+  );
+  let stripePaymentIntentTenant: PaymentIntentTenantLookup | undefined;
 
   const registry = createHandlerRegistry();
   subscribeShopHandlers(registry.subscribe, { mirror, shopify, resolver });
@@ -235,8 +244,17 @@ export function createWebhooks(deps: {
       app = target;
       if (role !== 'worker') {
         registerWebhookIntake(target, {
-          // One adapter per source; Stripe and pixel join this list with their issues.
-          adapters: [shopifyIntake({ secrets: shopifySecrets(config), resolver })],
+          // One adapter per source; pixel joins this list with its issue.
+          adapters: [
+            shopifyIntake({ secrets: shopifySecrets(config), resolver }),
+            stripeIntake({
+              secrets: [config.STRIPE_WEBHOOK_SECRET, config.STRIPE_WEBHOOK_SECRET_PREVIOUS].filter(
+                (s): s is string => Boolean(s),
+              ),
+              tenantExists: async (tenantId) => (await tenantCache.tenantFor(tenantId)) !== null,
+              paymentIntentTenant: () => stripePaymentIntentTenant,
+            }),
+          ],
           bodyLimit: config.BODY_LIMIT_BYTES,
           inbox,
           metrics,
@@ -264,6 +282,14 @@ export function createWebhooks(deps: {
     /** Queues `ensure` for a tenant (with retries); `{ tx }` to commit it with the caller's writes. */
     ensureSubscriptions: (tenantId: string, options: { tx?: Tx } = {}) =>
       ensureQueue.send({ tenantId }, { ...options, singletonKey: tenantId }),
+
+    /**
+     * Commerce registers how to find the tenant of a Stripe payment intent, for events whose object
+     * carries no `tenant_id` metadata (disputes). Wiring time only.
+     */
+    resolveStripePaymentIntents(lookup: PaymentIntentTenantLookup): void {
+      stripePaymentIntentTenant = lookup;
+    },
 
     /** Subscription management (desired topics, ensure, list/get/register/delete). */
     subscriptions,

@@ -157,8 +157,6 @@ export function registerWebhookIntake(
     const options = {
       // One line per delivery would be the loudest log in the product; the inbox is the record.
       logLevel: 'warn' as const,
-      // Security headers are for browsers; senders read only the status.
-      helmet: false as const,
       config: { rateLimit: false as const },
     };
     for (const adapter of deps.adapters) {

@@ -154,6 +154,11 @@ export function allows(access: Exclude<Access, 'public'>, principal: Principal):
   }
 }
 
+/** The request-budget key of a principal (its own budget); undefined for anonymous callers. */
+function budgetKey(principal: Principal): string | undefined {
+  return principal.kind === 'anonymous' ? undefined : `${principal.kind}:${principal.id}`;
+}
+
 /** The tenant a principal belongs to (undefined for operators and anonymous callers). */
 export function principalTenantId(principal: Principal): string | undefined {
   return 'tenantId' in principal ? principal.tenantId : undefined;
@@ -238,16 +243,21 @@ export function installAccessControl(
       const params = (request.params ?? {}) as Record<string, string | undefined>;
       const tenantParam = params.tenant;
       let resolved: { principal: Principal; csrfToken?: string };
-      if (access === 'public') {
-        // Public routes still see a valid caller (an optional shopper on a storefront route), but a
-        // stale or wrong credential only makes the caller anonymous: a storefront must keep working
-        // (and be able to refresh) with an expired access token attached.
-        resolved = await authenticator
-          .authenticate(request, { tenant: tenantParam })
-          .catch(() => ({ principal: { kind: 'anonymous' } as Principal }));
-      } else {
+      let refused: unknown;
+      try {
         resolved = await authenticator.authenticate(request, { tenant: tenantParam });
+      } catch (error) {
+        // Public routes still see a valid caller (an optional shopper on a storefront route), but
+        // a stale or wrong credential only makes the caller anonymous: a storefront must keep
+        // working (and be able to refresh) with an expired access token attached.
+        resolved = { principal: { kind: 'anonymous' } };
+        if (access !== 'public') refused = error;
       }
+      // Every request is charged before anything is refused (probes count): to the principal's
+      // own budget, or to the address when the caller is anonymous or its credentials are wrong.
+      const budget = request.server.requestBudget;
+      await budget.charge(request, budgetKey(resolved.principal) ?? budget.addressKey(request));
+      if (refused) throw refused;
       const auth = createAuth(resolved.principal, resolved.csrfToken);
       request.auth = auth;
 
@@ -309,7 +319,9 @@ export function installAccessControl(
     const schema = routeOptions.schema as Record<string, unknown>;
     schema.security = securityFor(access);
     schema['x-storeops-access'] = access === 'public' ? { public: true } : access;
-    const description = typeof schema.description === 'string' ? `${schema.description}\n\n` : '';
-    schema.description = `${description}${describeAccess(access)}`;
+    // A GET route's HEAD twin shares its schema object: add the line once.
+    const line = describeAccess(access);
+    const described = typeof schema.description === 'string' ? schema.description : '';
+    if (!described.endsWith(line)) schema.description = described ? `${described}\n\n${line}` : line;
   });
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AppError } from '../errors.ts';
 import type { Metrics } from '../metrics.ts';
+import { checkMetricsToken, type MetricsAccess } from './metrics-access.ts';
 import { errorEnvelopeSchema } from './schemas.ts';
 import type { App } from './server.ts';
 
@@ -23,10 +24,10 @@ async function withTimeout(check: ReadinessCheck): Promise<boolean> {
   }
 }
 
-/** `/health` (the process is alive), `/ready` (every dependency answers), `/metrics` (Prometheus). */
+/** `/health` (the process is alive), `/ready` (every dependency answers), `/metrics` (Prometheus, when on this port). */
 export function registerHealthRoutes(
   app: App,
-  deps: { checks: Record<string, ReadinessCheck>; metrics: Metrics },
+  deps: { checks: Record<string, ReadinessCheck>; metrics: Metrics; metricsAccess: MetricsAccess },
 ) {
   app.get(
     '/health',
@@ -66,7 +67,10 @@ export function registerHealthRoutes(
     },
   );
 
-  app.get('/metrics', { logLevel: 'warn', schema: { hide: true } }, async (_request, reply) => {
+  // Off the public port in production unless a token guards it (metrics-access.ts).
+  if (!deps.metricsAccess.publicPort) return;
+  app.get('/metrics', { logLevel: 'warn', schema: { hide: true } }, async (request, reply) => {
+    checkMetricsToken(request, deps.metricsAccess);
     reply.type(deps.metrics.registry.contentType);
     return deps.metrics.registry.metrics();
   });

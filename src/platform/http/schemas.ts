@@ -17,21 +17,102 @@ export const paginationQuery = z.object({
   cursor: z.string().max(512).optional(),
 });
 
+/*
+ * Times. Everything a query string calls a time is `isoTimeQuery`: an ISO 8601 date-time with `Z`
+ * or an offset, in the years 1000–9999 and offsets up to ±14:00 — all of which PostgreSQL stores.
+ * `Date.parse` is no validator: it takes `-1`, `0` and `1.5`, which PostgreSQL then refuses (500).
+ */
+const ISO_PARTS = /^(\d{4})-\d{2}-\d{2}T[^Z+-]*(?:Z|[+-](\d{2}):(\d{2}))$/i;
+
+function inStorableRange(value: string): boolean {
+  const parts = ISO_PARTS.exec(value);
+  if (!parts) return false;
+  const year = Number(parts[1]);
+  const offsetMinutes = parts[2] === undefined ? 0 : Number(parts[2]) * 60 + Number(parts[3]);
+  return year >= 1000 && year <= 9999 && offsetMinutes <= 14 * 60;
+}
+
+/** An ISO 8601 date-time from a query (`2025-01-31T09:00:00Z`, `…+02:00`), kept as the string. */
+export const isoTimeQuery = z.iso
+  .datetime({ offset: true })
+  .max(40)
+  .refine(inStorableRange, 'must be an ISO 8601 date-time between the years 1000 and 9999')
+  .meta({ example: '2025-01-31T09:00:00Z' });
+
+/** A calendar date (`2025-01-31`) in the same years, as Shopify's search syntax allows. */
+const isoDateQuery = z.iso.date().refine((value) => Number(value.slice(0, 4)) >= 1000);
+
+/** True for an `isoTimeQuery` or a plain ISO date: what a text query may compare times with. */
+export const isIsoDateOrTime = (value: string): boolean =>
+  isoTimeQuery.safeParse(value).success || isoDateQuery.safeParse(value).success;
+
+/** The same as a `Date`. */
+export const isoTimeQueryDate = isoTimeQuery.transform((value) => new Date(value));
+
+/*
+ * Cursors. A cursor is base64url JSON this API wrote; decoding checks its shape with the list's
+ * own schema, so a cursor that decodes but was never issued (`{"createdAt":"bad","id":"zz"}`) is a
+ * 400 INVALID_CURSOR instead of reaching SQL as a bad timestamp or UUID.
+ */
+
+/** A PostgreSQL timestamp as `created_at::text` prints it (`2025-01-31 09:00:00.123456+00`). */
+const PG_TIMESTAMP_TEXT =
+  /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?(?:Z|[+-](\d{2})(?::?(\d{2}))?)$/i;
+
+function isRealTimestamp(value: string): boolean {
+  const m = PG_TIMESTAMP_TEXT.exec(value);
+  if (!m) return false;
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number);
+  const date = new Date(Date.UTC(year, month - 1, day));
+  return (
+    year >= 1000 &&
+    date.getUTCFullYear() === year &&
+    date.getUTCMonth() === month - 1 &&
+    date.getUTCDate() === day &&
+    hour < 24 &&
+    minute < 60 &&
+    second < 60 &&
+    Number(m[8] ?? 0) <= 14 &&
+    Number(m[9] ?? 0) < 60
+  );
+}
+
+/** A timestamp inside a cursor (the text PostgreSQL printed, or an ISO string). */
+export const cursorTimestamp = z.string().max(40).refine(isRealTimestamp);
+/** A UUID inside a cursor. */
+export const cursorUuid = z.uuid();
+/** A bigint id inside a cursor (a positive safe integer). */
+export const cursorId = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+
+/** `{ t, id }`: the cursor of lists ordered by a timestamp and a UUID (tenants, staff, keys, audit). */
+export const timeIdCursor = z.object({ t: cursorTimestamp, id: cursorUuid });
+
 /** Encodes an opaque keyset cursor (base64url JSON). */
 export function encodeCursor(value: Record<string, unknown>): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url');
 }
 
-/** Decodes a cursor made by `encodeCursor`; a tampered cursor is a 400 INVALID_CURSOR. */
-export function decodeCursor<T extends Record<string, unknown>>(cursor: string | undefined): T | undefined {
+const invalidCursor = () => badRequest('INVALID_CURSOR', 'The cursor is not one this API issued');
+
+/**
+ * Decodes a cursor made by `encodeCursor` and checks it against `schema` (the shape that list
+ * encodes); anything else — not base64url JSON, or JSON of another shape — is a 400 INVALID_CURSOR.
+ */
+export function decodeCursor<S extends z.ZodType<Record<string, unknown>>>(
+  cursor: string | undefined,
+  schema: S,
+): z.output<S> | undefined {
   if (!cursor) return undefined;
+  let value: unknown;
   try {
-    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (value && typeof value === 'object' && !Array.isArray(value)) return value as T;
+    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
-    // fall through to the error below
+    throw invalidCursor();
   }
-  throw badRequest('INVALID_CURSOR', 'The cursor is not one this API issued');
+  // Strict: a cursor with keys its list does not write (another list's cursor) is not one of ours.
+  const parsed = (schema instanceof z.ZodObject ? schema.strict() : schema).safeParse(value);
+  if (!parsed.success) throw invalidCursor();
+  return parsed.data as z.output<S>;
 }
 
 /**

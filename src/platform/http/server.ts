@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import cookie from '@fastify/cookie';
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
-import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, {
@@ -20,10 +18,20 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import type { Config } from '../config.ts';
-import { AppError, isAppError, tooManyRequests } from '../errors.ts';
+import { AppError, isAppError } from '../errors.ts';
 import { type Logger, redactUrl } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import type { ScopeDefinition } from './auth.ts';
+import { installRequestBudget } from './budget.ts';
+import { installTextGuard } from './hardening.ts';
+import {
+  capConnectionsPerAddress,
+  computeSecurityHeaders,
+  createClientErrorHandler,
+  frameworkError,
+  MAX_PARAM_LENGTH,
+  timeoutOptions,
+} from './transport.ts';
 import { errorEnvelopeSchema } from './schemas.ts';
 
 /** The Fastify instance type every module registers routes on (Zod schemas end to end). */
@@ -44,6 +52,19 @@ export type Door = {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** Security headers (helmet's), the same on every answer; the docs page and dashboard load their own scripts and styles only. */
+const HELMET_OPTIONS = {
+  contentSecurityPolicy: {
+    directives: {
+      defaultSrc: ["'self'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'", "'unsafe-inline'"],
+      imgSrc: ["'self'", 'data:', 'https:'],
+      connectSrc: ["'self'"],
+    },
+  },
+};
+
 /** Shape of the one error envelope. */
 export type ErrorBody = {
   error: { code: string; message: string; details?: Record<string, unknown>; requestId: string };
@@ -59,26 +80,43 @@ export async function createHttpServer(deps: {
   metrics: Metrics;
 }): Promise<App> {
   const { config, logger, metrics } = deps;
+  const securityHeaders = computeSecurityHeaders(HELMET_OPTIONS);
   const app = Fastify({
     loggerInstance: logger,
     // One line per request is written by the onResponse hook below (with secrets stripped).
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.BODY_LIMIT_BYTES,
+    // Slow clients are dropped: head, whole request, keep-alive and idle timeouts (transport.ts).
+    ...timeoutOptions(config),
     trustProxy: config.HOST === '0.0.0.0',
     genReqId: (req) => {
       const incoming = req.headers['x-request-id'];
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     },
     // Shopify shop domains and slugs are case-insensitive in practice; ids are UUIDs.
-    routerOptions: { ignoreTrailingSlash: true },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
+    // Bad URLs and over-long parameters are refused before routing: same envelope, same headers.
+    frameworkErrors: (error, request, reply) => {
+      reply.headers(securityHeaders).header('x-request-id', request.id);
+      return sendError(frameworkError(error), request, reply);
+    },
+    // What Node's HTTP parser refuses never becomes a request: answered on the socket, enveloped.
+    clientErrorHandler: createClientErrorHandler({ headers: securityHeaders, logger }),
   }).withTypeProvider<ZodTypeProvider>() as unknown as App;
 
+  capConnectionsPerAddress(app.server, {
+    perAddress: config.HTTP_MAX_CONNECTIONS_PER_IP,
+    headers: securityHeaders,
+    logger,
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
   app.addHook('onRequest', async (request, reply) => {
-    reply.header('x-request-id', request.id);
+    reply.headers(securityHeaders).header('x-request-id', request.id);
   });
+  // Text PostgreSQL cannot store (NUL, lone surrogates) is refused here, once, for every route.
+  installTextGuard(app);
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.httpDuration.observe(
@@ -101,37 +139,20 @@ export async function createHttpServer(deps: {
   app.setErrorHandler((error: FastifyError, request, reply) => sendError(error, request, reply));
   app.setNotFoundHandler((request, reply) =>
     sendError(
-      new AppError(404, 'ROUTE_NOT_FOUND', `No route for ${request.method} ${request.url.split('?')[0]}`),
+      // The path is not echoed back (it is the caller's own input).
+      new AppError(404, 'ROUTE_NOT_FOUND', `No ${request.method} route at this path`),
       request,
       reply,
     ),
   );
 
-  await app.register(helmet, {
-    // The docs page and dashboard load their own scripts and styles from this origin only.
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", 'data:', 'https:'],
-        connectSrc: ["'self'"],
-      },
-    },
-  });
   await app.register(cors, {
     origin: config.CORS_ORIGINS.length > 0 ? config.CORS_ORIGINS : false,
     credentials: true,
   });
   await app.register(cookie, { secret: config.STOREOPS_SESSION_SECRET });
-  await app.register(rateLimit, {
-    global: true,
-    max: config.RATE_LIMIT_PER_MINUTE,
-    timeWindow: 60_000,
-    // Only the API is limited by default; health probes, webhooks and assets opt out.
-    allowList: (request) => !request.url.startsWith('/api/'),
-    errorResponseBuilder: (_request, context) => tooManyRequests(context.ttl / 1000),
-  });
+  // `RATE_LIMIT_PER_MINUTE` per caller on /api, refused requests included (budget.ts).
+  await installRequestBudget(app, { perMinute: config.RATE_LIMIT_PER_MINUTE });
 
   await app.register(swagger, {
     openapi: {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { decodeCursor, encodeCursor, paginationQuery } from '../../platform/http/schemas.ts';
+import { cursorTimestamp, decodeCursor, encodeCursor, paginationQuery } from '../../platform/http/schemas.ts';
 import type { App } from '../../platform/http/server.ts';
 import { complianceDetailSchema, complianceParams, complianceRequestSchema, tenantParams } from '../api.ts';
 import { getComplianceRequest, listComplianceRequests } from '../events.ts';
@@ -42,14 +42,9 @@ export function registerComplianceRoutes(app: App): void {
     },
     async (request) => {
       const tenantId = tenantOf(request);
-      const before = decodeCursor<{ before: string }>(request.query.cursor)?.before;
+      const before = decodeCursor(request.query.cursor, z.object({ before: cursorTimestamp }))?.before;
       const page = await request.auth.withTenant((tx) =>
-        listComplianceRequests(
-          tx,
-          tenantId,
-          request.query.limit,
-          typeof before === 'string' ? before : undefined,
-        ),
+        listComplianceRequests(tx, tenantId, request.query.limit, before),
       );
       const requests = page.requests.map(complianceView);
       const last = requests.at(-1);

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
-import type { z } from 'zod';
-import { decodeCursor, encodeCursor } from '../../platform/http/schemas.ts';
+import { z } from 'zod';
+import { cursorId, decodeCursor, encodeCursor } from '../../platform/http/schemas.ts';
 import type { App } from '../../platform/http/server.ts';
 import {
   eventDetailSchema,
@@ -23,10 +23,8 @@ export async function eventPage(
   cursor: string | undefined,
 ) {
   const tenantId = tenantOf(request);
-  const before = decodeCursor<{ before: number }>(cursor)?.before;
-  const page = await request.auth.withTenant((tx) =>
-    listEvents(tx, tenantId, filter, { limit, before: typeof before === 'number' ? before : undefined }),
-  );
+  const before = decodeCursor(cursor, z.object({ before: cursorId }))?.before;
+  const page = await request.auth.withTenant((tx) => listEvents(tx, tenantId, filter, { limit, before }));
   const last = page.events.at(-1);
   return {
     events: page.events as z.infer<typeof eventSummarySchema>[],
