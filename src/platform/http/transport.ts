@@ -133,6 +133,9 @@ export function timeoutOptions(config: Config) {
     keepAliveTimeout: config.HTTP_KEEP_ALIVE_TIMEOUT_MS,
     connectionTimeout: config.HTTP_IDLE_TIMEOUT_MS,
     http: {
+      // Without this Node answers a Host-less HTTP/1.1 request itself with a bare 400 (no envelope,
+      // no security headers); routing then refuses or serves it like any other request.
+      requireHostHeader: false,
       headersTimeout: config.HTTP_HEADERS_TIMEOUT_MS,
       requestTimeout: config.HTTP_REQUEST_TIMEOUT_MS,
       keepAliveTimeout: config.HTTP_KEEP_ALIVE_TIMEOUT_MS,

@@ -55,6 +55,8 @@ export const FUZZ_ENV: Record<string, string> = {
   // The daily stock check writes alert rows: moved to 02:00 on January 1st, out of the fuzz's way.
   CATALOG_LOW_STOCK_CRON: '0 2 1 1 *',
   LOG_LEVEL: 'warn',
+  // Configured as in production, so Stripe intake is fuzzed past its signature check (unset, it is an honest 503).
+  STRIPE_WEBHOOK_SECRET: 'whsec_fuzz_world_signing_secret',
 };
 
 const SHOP_SIZES = { products: 3, customers: 3, orders: 3 };
